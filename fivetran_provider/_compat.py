@@ -1,0 +1,101 @@
+"""The one place that knows where Airflow keeps things in each major version.
+
+Every other module imports Airflow names from here, never from version-specific paths.
+Airflow 3 exposes its public authoring API under ``airflow.sdk``; Airflow 2 keeps the same
+objects under older module paths.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import airflow
+from airflow.exceptions import AirflowException
+
+AIRFLOW_VERSION: str = airflow.__version__
+AIRFLOW_V_3_PLUS: bool = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
+
+if AIRFLOW_V_3_PLUS:
+    from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator
+else:  # pragma: no cover - exercised only on Airflow 2
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.sensors.base import BaseSensorOperator  # type: ignore[no-redef,attr-defined,unused-ignore]
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+else:
+    Context = dict  # only used in annotations
+
+
+def mask_secret(value: Any, name: str | None = None) -> None:
+    """Register ``value`` with Airflow's secret masker so it is redacted from task logs.
+
+    :param value: a string, or a dict/list whose sensitive entries should be masked.
+    :param name: optional key name, which lets the masker decide on nested values.
+    """
+    try:
+        from airflow.sdk.log import mask_secret as _mask
+    except ImportError:  # pragma: no cover - Airflow 3.0 or Airflow 2
+        try:
+            from airflow.sdk.execution_time.secrets_masker import (  # type: ignore[no-redef,unused-ignore]
+                mask_secret as _mask,
+            )
+        except ImportError:
+            from airflow.utils.log.secrets_masker import mask_secret as _mask  # type: ignore[no-redef,attr-defined,unused-ignore]
+    _mask(value, name)
+
+
+def redact(value: Any) -> Any:
+    """Return ``value`` with every registered secret replaced by ``***``.
+
+    :param value: any loggable value.
+    """
+    try:
+        from airflow.sdk.log import redact as _redact
+    except ImportError:  # pragma: no cover
+        try:
+            from airflow.sdk.execution_time.secrets_masker import (  # type: ignore[no-redef,unused-ignore]
+                redact as _redact,
+            )
+        except ImportError:
+            from airflow.utils.log.secrets_masker import redact as _redact  # type: ignore[no-redef,attr-defined,unused-ignore]
+    return _redact(value)
+
+
+async def aget_connection(conn_id: str) -> Any:
+    """Read an Airflow connection from async code without blocking the event loop.
+
+    :param conn_id: the Airflow connection id.
+    """
+    try:
+        from airflow.providers.common.compat.connection import get_async_connection
+    except ImportError:  # pragma: no cover - older common-compat or Airflow 2
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(BaseHook.get_connection)(conn_id)
+    return await get_async_connection(conn_id)
+
+
+def default_deferrable() -> bool:
+    """Read ``[operators] default_deferrable`` from the Airflow configuration (False if unset)."""
+    from airflow.configuration import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+__all__ = [
+    "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_PLUS",
+    "AirflowException",
+    "BaseHook",
+    "BaseOperator",
+    "BaseOperatorLink",
+    "BaseSensorOperator",
+    "Context",
+    "aget_connection",
+    "default_deferrable",
+    "mask_secret",
+    "redact",
+]

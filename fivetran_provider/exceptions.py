@@ -1,0 +1,179 @@
+"""Typed errors raised by the Fivetran provider.
+
+Client-side mistakes (a bad field value) raise :class:`FivetranValidationError` before anything
+is sent. Answers from the Fivetran API that are not a success raise a subclass of
+:class:`FivetranAPIError` chosen by HTTP status; each carries the HTTP status, Fivetran's
+``code`` and ``message``. No message or repr ever contains credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.exceptions import AirflowException
+
+
+class FivetranError(AirflowException):
+    """Base class of every error raised by this provider."""
+
+
+class FivetranConfigurationError(FivetranError):
+    """The Airflow connection or hook arguments are unusable (for example plain HTTP to a remote host)."""
+
+
+class FivetranValidationError(FivetranError, ValueError):
+    """A value was rejected before any request was sent.
+
+    :param field: the field (or argument) that is wrong.
+    :param value: the offending value, or ``None`` when it must not be shown (secrets).
+    :param allowed: a human description of what is allowed.
+    :param reason: optional extra explanation.
+    :param show_value: False for credential-bearing fields, so the value never reaches a message.
+    """
+
+    def __init__(
+        self,
+        field: str,
+        value: Any,
+        allowed: str,
+        *,
+        reason: str | None = None,
+        show_value: bool = True,
+    ) -> None:
+        self.field = field
+        self.value = value if show_value else None
+        self.allowed = allowed
+        self.reason = reason
+        shown = repr(value) if show_value else f"a value of type {type(value).__name__}"
+        text = f"Invalid value for '{field}': {shown}. Allowed: {allowed}."
+        if reason:
+            text += f" {reason}"
+        super().__init__(text)
+
+
+class FivetranAPIError(FivetranError):
+    """Fivetran answered with an error.
+
+    :param status: the HTTP status code.
+    :param code: Fivetran's ``code`` from the response body (``None`` if the body was not JSON).
+    :param message: Fivetran's ``message`` (or a short description of a non-JSON body).
+    :param method: the HTTP method of the request.
+    :param path: the request path (never a full URL with credentials).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.method = method
+        self.path = path
+        where = f" ({method} {path})" if method else ""
+        super().__init__(f"Fivetran API error {status} {code or '-'}: {message}{where}")
+
+
+class FivetranBadRequestError(FivetranAPIError):
+    """HTTP 400: Fivetran rejected the request body or parameters (``InvalidInput``)."""
+
+
+class FivetranAuthError(FivetranAPIError):
+    """HTTP 401: the API key or secret is wrong."""
+
+
+class FivetranPermissionError(FivetranAPIError):
+    """HTTP 403: the API key is valid but not allowed to do this."""
+
+
+class FivetranNotFoundError(FivetranAPIError):
+    """HTTP 404: the connection, group or route does not exist (``NotFound_*``)."""
+
+
+class FivetranConflictError(FivetranAPIError):
+    """HTTP 409: the request conflicts with the connection's current state (e.g. a running sync)."""
+
+
+class FivetranRateLimitError(FivetranAPIError):
+    """HTTP 429: rate limited, and waiting was not possible within the configured cap.
+
+    :param retry_after: seconds Fivetran asked the client to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(status, code, message, method=method, path=path)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.args = (f"{self.args[0]}; Fivetran asked to wait {retry_after:g} s before retrying",)
+
+
+class FivetranServerError(FivetranAPIError):
+    """HTTP 5xx after every retry was spent."""
+
+
+class FivetranUnexpectedResponseError(FivetranAPIError):
+    """A success status with a body of the wrong shape (not JSON, or missing ``data``)."""
+
+
+class FivetranTransportError(FivetranError):
+    """The request never got an HTTP answer (connection refused, reset, timed out) after every retry.
+
+    :param method: the HTTP method.
+    :param path: the request path.
+    :param cause: a short description of the last network error.
+    """
+
+    def __init__(self, method: str, path: str, cause: str) -> None:
+        self.method = method
+        self.path = path
+        self.cause = cause
+        super().__init__(f"No answer from Fivetran for {method} {path}: {cause}")
+
+
+class FivetranPartialFailureError(FivetranError):
+    """Some connections of a multi-connection change failed.
+
+    :param message: what happened, including what was rolled back.
+    :param failures: connection id to error text.
+    :param changed: connection ids left changed (empty when everything was rolled back).
+    """
+
+    def __init__(self, message: str, failures: dict[str, str], changed: Sequence[str] = ()) -> None:
+        self.failures = dict(failures)
+        self.changed = list(changed)
+        super().__init__(message)
+
+
+_STATUS_TO_ERROR: dict[int, type[FivetranAPIError]] = {
+    400: FivetranBadRequestError,
+    401: FivetranAuthError,
+    403: FivetranPermissionError,
+    404: FivetranNotFoundError,
+    409: FivetranConflictError,
+    429: FivetranRateLimitError,
+}
+
+
+def error_class_for_status(status: int) -> type[FivetranAPIError]:
+    """Pick the exception class for an HTTP error status.
+
+    :param status: HTTP status code (>= 400).
+    """
+    if status >= 500:
+        return FivetranServerError
+    return _STATUS_TO_ERROR.get(status, FivetranAPIError)

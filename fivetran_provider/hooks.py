@@ -1,0 +1,656 @@
+"""``FivetranHook``: authentication, the HTTP session, retries and typed errors for the Fivetran API."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from fivetran_provider import __version__, fields
+from fivetran_provider._compat import AIRFLOW_VERSION, BaseHook, aget_connection, mask_secret
+from fivetran_provider.exceptions import (
+    FivetranAPIError,
+    FivetranConfigurationError,
+    FivetranRateLimitError,
+    FivetranTransportError,
+    FivetranUnexpectedResponseError,
+    error_class_for_status,
+)
+from fivetran_provider.retry import RETRY, VERIFY, RetryPolicy, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.fivetran.com"
+DASHBOARD_URL = "https://fivetran.com/dashboard/connections/{connection_id}/status"
+ACCEPT = "application/json;version=2"
+USER_AGENT = f"airflow-provider-fivetran-connections/{__version__} apache-airflow/{AIRFLOW_VERSION}"
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 90.0  # Fivetran stops server-side work after 60 s; wait a little longer.
+POOL_SIZE = 64
+
+
+def connection_dashboard_url(connection_id: str) -> str:
+    """The Fivetran dashboard page of a connection.
+
+    :param connection_id: the Fivetran connection id.
+    """
+    return DASHBOARD_URL.format(connection_id=quote(connection_id, safe=""))
+
+
+def resolve_base_url(host: str | None, port: int | None = None) -> str:
+    """Turn an Airflow connection's host (and port) into the API base URL.
+
+    An empty host means ``https://api.fivetran.com``; a host without scheme gets ``https://``.
+    Plain ``http://`` is refused for anything but loopback addresses (the simulator).
+
+    :param host: the connection's host, with or without scheme and port.
+    :param port: the connection's port, used when the host has none.
+    """
+    text = (host or "").strip()
+    if not text:
+        return DEFAULT_API_URL
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FivetranConfigurationError(f"Unusable Fivetran host {host!r}: expected https://<host>[:port]")
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if port and parts.port is None:
+        netloc = f"{netloc}:{port}"
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise FivetranConfigurationError(
+            f"Refusing plain http:// to {parts.hostname}: credentials would travel unencrypted. "
+            "Use https://, or a loopback address for a local simulator."
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):
+        path = path[: -len("/v1")]
+    return f"{parts.scheme}://{netloc}{path}"
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def raise_for_response(status: int, text: str, headers: Mapping[str, str], method: str, path: str) -> dict[str, Any]:
+    """Interpret one HTTP answer: return the JSON envelope of a success, raise a typed error otherwise.
+
+    Shared by the synchronous hook and the asynchronous trigger client.
+
+    :param status: HTTP status.
+    :param text: the response body as text.
+    :param headers: the response headers (case-insensitive mapping).
+    :param method: the request method.
+    :param path: the request path.
+    """
+    try:
+        body: Any = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if 200 <= status < 300:
+        if not isinstance(body, dict):
+            raise FivetranUnexpectedResponseError(
+                status,
+                None,
+                f"expected a JSON object, got {len(text)} bytes of non-JSON",
+                method=method,
+                path=path,
+            )
+        return body
+    code = body.get("code") if isinstance(body, dict) else None
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, str) or not message:
+        message = f"non-JSON error body of {len(text)} bytes" if body is None else "no message"
+    error_class = error_class_for_status(status)
+    if error_class is FivetranRateLimitError:
+        raise FivetranRateLimitError(
+            status,
+            code if isinstance(code, str) else None,
+            message,
+            method=method,
+            path=path,
+            retry_after=parse_retry_after(headers.get("Retry-After")),
+        )
+    raise error_class(status, code if isinstance(code, str) else None, message, method=method, path=path)
+
+
+def envelope_data(envelope: Mapping[str, Any], method: str, path: str) -> dict[str, Any]:
+    """Return the ``data`` object of a success envelope, or raise if it is missing or not an object.
+
+    :param envelope: the parsed response body.
+    :param method: the request method.
+    :param path: the request path.
+    """
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        raise FivetranUnexpectedResponseError(
+            200,
+            envelope.get("code") if isinstance(envelope.get("code"), str) else None,
+            "response has no 'data' object",
+            method=method,
+            path=path,
+        )
+    return data
+
+
+def retry_wait(
+    policy: RetryPolicy, error: FivetranTransportError | FivetranAPIError, method: str, attempt: int
+) -> float | None:
+    """Seconds to wait before retry number ``attempt``, or ``None`` to give up and raise ``error``.
+
+    Used by the hook and the trigger alike, so both follow one policy. A PATCH whose outcome
+    is unknown (network error, 5xx) gives up here: the caller verifies it before re-sending.
+
+    :param policy: the retry policy.
+    :param error: what went wrong.
+    :param method: the request method.
+    :param attempt: which retry this would be, starting at 1.
+    """
+    if attempt > policy.max_retries:
+        return None
+    if isinstance(error, FivetranTransportError):
+        decision = policy.classify_transport_error(method=method)
+    else:
+        decision = policy.classify_status(error.status, method=method)
+    if decision != RETRY:
+        return None
+    if isinstance(error, FivetranRateLimitError):
+        return policy.rate_limit_wait(error.retry_after, attempt)
+    return policy.backoff(attempt)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything needed to talk to Fivetran, resolved from the Airflow connection and hook arguments.
+
+    :param base_url: API base URL without ``/v1``.
+    :param api_key: the API key (Basic auth user name).
+    :param api_secret: the API secret (Basic auth password).
+    :param connect_timeout: seconds to wait for a TCP connection.
+    :param read_timeout: seconds to wait for an answer.
+    :param retry_policy: how to retry.
+    """
+
+    base_url: str
+    api_key: str
+    api_secret: str
+    connect_timeout: float
+    read_timeout: float
+    retry_policy: RetryPolicy
+
+    def __repr__(self) -> str:
+        return f"ClientSettings(base_url={self.base_url!r}, api_key=<hidden>, api_secret=<hidden>)"
+
+
+class FivetranHook(BaseHook):
+    """Talk to the Fivetran REST API: read, update and sync connections.
+
+    The Airflow connection (type ``fivetran``) holds the API key as login and the API secret as
+    password. Its host is optional (``https://api.fivetran.com`` by default) and may carry a
+    scheme and port so it can point at :class:`~fivetran_provider.testing.FivetranSimulator`.
+    Extras (or the arguments below, which win): ``connect_timeout``, ``read_timeout``,
+    ``max_retries``, ``backoff_base``, ``backoff_max``, ``max_retry_after``, ``jitter``.
+
+    One ``requests.Session`` per hook keeps connections alive across calls. Every request sends
+    ``Accept: application/json;version=2``. HTTP 429 waits for ``Retry-After`` (up to
+    ``max_retry_after``), 5xx and network errors retry with exponential backoff and jitter, and
+    a PATCH whose outcome is unknown is checked with a GET before it is sent again.
+
+    :param fivetran_conn_id: the Airflow connection id.
+    :param connect_timeout: seconds to wait for a TCP connection.
+    :param read_timeout: seconds to wait for an answer (keep it above Fivetran's 60 s limit).
+    :param retry_policy: a :class:`~fivetran_provider.retry.RetryPolicy` or a mapping of its fields.
+    """
+
+    conn_name_attr = "fivetran_conn_id"
+    default_conn_name = "fivetran_default"
+    conn_type = "fivetran"
+    hook_name = "Fivetran"
+
+    def __init__(
+        self,
+        fivetran_conn_id: str = default_conn_name,
+        *,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        retry_policy: RetryPolicy | Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.fivetran_conn_id = fivetran_conn_id
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._retry_policy = retry_policy
+        self.rate_limit_remaining: int | None = None
+        self._warned_low_quota = False
+
+    def __repr__(self) -> str:
+        return f"<FivetranHook fivetran_conn_id={self.fivetran_conn_id!r}>"
+
+    # ------------------------------------------------------------------ connection form (UI)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Labels and hidden fields of the connection form (Airflow before 3.2 reads this)."""
+        from fivetran_provider._provider_info import UI_FIELD_BEHAVIOUR
+
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields of the connection form (Airflow before 3.2 reads this; needs wtforms)."""
+        try:
+            from flask_babel import lazy_gettext
+            from wtforms import BooleanField, IntegerField, StringField
+        except ImportError:  # the form needs the web UI's packages; without them there is no form
+            return {}
+        from fivetran_provider._provider_info import CONN_FIELDS
+
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            kind = spec["schema"]["type"]
+            widget_class = IntegerField if kind == "integer" else BooleanField if kind == "boolean" else StringField
+            widgets[name] = widget_class(lazy_gettext(spec["label"]), description=spec["description"])
+        return widgets
+
+    # ------------------------------------------------------------------ settings and session
+
+    @cached_property
+    def settings(self) -> ClientSettings:
+        """The resolved client settings (reads the Airflow connection once)."""
+        return self._settings_from(self.get_connection(self.fivetran_conn_id))
+
+    def _settings_from(self, conn: Any) -> ClientSettings:
+        if not conn.login or not conn.password:
+            raise FivetranConfigurationError(
+                f"Airflow connection {self.fivetran_conn_id!r} needs the Fivetran API key as login "
+                "and the API secret as password."
+            )
+        mask_secret(conn.password)
+        extras = conn.extra_dejson or {}
+
+        def extra(name: str) -> Any:
+            for key in (name, f"extra__fivetran__{name}"):
+                if extras.get(key) not in (None, ""):
+                    return extras[key]
+            return None
+
+        policy = self._retry_policy
+        if isinstance(policy, RetryPolicy):
+            retry_policy = policy
+        else:
+            merged = {name: extra(name) for name in RetryPolicy().to_dict()}
+            merged.update({key: value for key, value in dict(policy or {}).items() if value is not None})
+            retry_policy = RetryPolicy.from_mapping(merged)
+        return ClientSettings(
+            base_url=resolve_base_url(conn.host, conn.port),
+            api_key=conn.login,
+            api_secret=conn.password,
+            connect_timeout=float(self._connect_timeout or extra("connect_timeout") or DEFAULT_CONNECT_TIMEOUT),
+            read_timeout=float(self._read_timeout or extra("read_timeout") or DEFAULT_READ_TIMEOUT),
+            retry_policy=retry_policy,
+        )
+
+    def get_conn(self) -> requests.Session:
+        """The hook's HTTP session (created on first use, then reused)."""
+        return self.session
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One keep-alive session with auth and headers, shared by every call of this hook."""
+        settings = self.settings
+        session = requests.Session()
+        session.auth = (settings.api_key, settings.api_secret)
+        session.headers.update({"Accept": ACCEPT, "Content-Type": "application/json", "User-Agent": USER_AGENT})
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def close(self) -> None:
+        """Close the HTTP session's pooled connections."""
+        if "session" in self.__dict__:
+            self.session.close()
+            del self.__dict__["session"]
+
+    # ------------------------------------------------------------------ transport
+
+    def _send_once(self, method: str, path: str, body: Any, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        settings = self.settings
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                settings.base_url + path,
+                data=None if body is None else json.dumps(body),
+                params=params,
+                timeout=(settings.connect_timeout, settings.read_timeout),
+            )
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise FivetranTransportError(method, path, type(error).__name__) from None
+        log.debug("%s %s -> %s in %.3f s", method, path, response.status_code, time.monotonic() - started)
+        self._note_rate_limit(response.headers)
+        return raise_for_response(response.status_code, response.text, response.headers, method, path)
+
+    def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
+        remaining, limit = headers.get("X-Rate-Limit-Remaining"), headers.get("X-Rate-Limit")
+        if remaining is None or not remaining.strip().isdigit():
+            return
+        self.rate_limit_remaining = int(remaining)
+        if limit and limit.strip().isdigit() and int(remaining) < int(limit) // 10 and not self._warned_low_quota:
+            self._warned_low_quota = True
+            log.warning("Fivetran API quota is low: %s of %s requests left this hour", remaining, limit)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Send one request with the retry policy and return the response envelope.
+
+        PATCH requests whose outcome is unknown are not re-sent here; they raise so that
+        :meth:`update_connection` can verify them first.
+
+        :param method: HTTP method.
+        :param path: path starting with ``/v1/``.
+        :param body: JSON body, if any.
+        :param params: query parameters.
+        """
+        policy = self.settings.retry_policy
+        attempt = 0
+        while True:
+            try:
+                return self._send_once(method, path, body, params)
+            except (FivetranTransportError, FivetranAPIError) as error:
+                attempt += 1
+                wait = retry_wait(policy, error, method, attempt)
+                if wait is None:
+                    raise
+                log.warning(
+                    "%s %s failed (%s); retry %d of %d in %.2f s",
+                    method,
+                    path,
+                    _short(error),
+                    attempt,
+                    policy.max_retries,
+                    wait,
+                )
+                time.sleep(wait)
+
+    # ------------------------------------------------------------------ API calls
+
+    def get_connection_details(self, connection_id: str) -> dict[str, Any]:
+        """Read a connection (``GET /v1/connections/{id}``).
+
+        :param connection_id: the Fivetran connection id.
+        :return: the connection object (``data``).
+        """
+        path = self._connection_path(connection_id)
+        return envelope_data(self.request("GET", path), "GET", path)
+
+    def update_connection(
+        self,
+        connection_id: str,
+        *,
+        current_state: Mapping[str, Any] | None = None,
+        **update_fields: Any,
+    ) -> dict[str, Any]:
+        """Update a connection (``PATCH /v1/connections/{id}``) after validating every field.
+
+        Every documented request-body field is accepted (see :mod:`fivetran_provider.fields`).
+        Values given as text (rendered templates) are coerced; ``None`` means "not given". Bad
+        input raises :class:`~fivetran_provider.exceptions.FivetranValidationError` before any
+        request is sent.
+
+        ``run_setup_tests`` is sent as **false** unless you set it: Fivetran's own default is
+        true, which would spend the setup-test rate limit on every pause or schedule change.
+
+        If the PATCH times out or answers 5xx, the connection is read back first: when the
+        change is already there (Fivetran documents that pausing a busy connection can answer
+        500 although it worked) it is not sent again; otherwise only what is missing is re-sent.
+
+        :param connection_id: the Fivetran connection id.
+        :param current_state: the connection as just read, if known; lets cross-field rules use
+            its settings (e.g. ``daily_sync_time`` on a connection already at 1440 minutes).
+        :param update_fields: PATCH body fields.
+        :return: the updated connection object (``data``).
+        """
+        path = self._connection_path(connection_id)
+        body = fields.validate_update(update_fields, current=current_state)
+        body.setdefault("run_setup_tests", False)
+        log.info("Updating Fivetran connection %s: %s", connection_id, ", ".join(sorted(body)))
+        attempts = 0
+        policy = self.settings.retry_policy
+        while True:
+            try:
+                return envelope_data(self.request("PATCH", path, body=body), "PATCH", path)
+            except (FivetranTransportError, FivetranAPIError) as error:
+                if (
+                    isinstance(error, FivetranAPIError)
+                    and policy.classify_status(error.status, method="PATCH") != VERIFY
+                ):
+                    raise
+                if attempts >= policy.max_retries:
+                    raise
+                attempts += 1
+                log.warning("Outcome of PATCH %s unknown (%s); reading the connection back", path, _short(error))
+                current = self.get_connection_details(connection_id)
+                missing = fields.diff_update(current, body)
+                if not missing:
+                    log.info("The update of %s had been applied; not sending it again", connection_id)
+                    return current
+                body = fields.body_for_changes(missing, body)
+                log.info("Re-sending the part of the update not yet applied: %s", ", ".join(sorted(missing)))
+                time.sleep(policy.backoff(attempts))
+
+    def list_connections(
+        self, group_id: str | None = None, schema: str | None = None, *, page_size: int = 1000
+    ) -> list[dict[str, Any]]:
+        """List connections, following ``next_cursor`` until the last page.
+
+        :param group_id: only connections of this group (destination).
+        :param schema: only the connection with this exact schema (connection name).
+        :param page_size: items per page (1 to 1000).
+        """
+        if not 1 <= page_size <= 1000:
+            raise fields.FivetranValidationError("page_size", page_size, "an integer from 1 to 1000")
+        if group_id is not None:
+            fields.validate_connection_id(group_id, "group_id")
+        params: dict[str, Any] = {"limit": page_size}
+        if group_id:
+            params["group_id"] = group_id
+        if schema:
+            params["schema"] = schema
+        items: list[dict[str, Any]] = []
+        while True:
+            data = envelope_data(self.request("GET", "/v1/connections", params=params), "GET", "/v1/connections")
+            page = data.get("items")
+            if not isinstance(page, list):
+                raise FivetranUnexpectedResponseError(
+                    200, None, "list has no 'items' array", method="GET", path="/v1/connections"
+                )
+            items.extend(item for item in page if isinstance(item, dict))
+            cursor = data.get("next_cursor")
+            if not cursor:
+                return items
+            params["cursor"] = cursor
+
+    def start_sync(self, connection_id: str, force: bool = False) -> dict[str, Any]:
+        """Start a sync now (``POST /v1/connections/{id}/sync``).
+
+        :param connection_id: the Fivetran connection id.
+        :param force: if a sync is running, stop and restart it (otherwise leave it running).
+        :return: the response envelope (``code`` and ``message``).
+        """
+        path = self._connection_path(connection_id) + "/sync"
+        force = fields.coerce_bool("force", force)
+        return self.request("POST", path, body={"force": force})
+
+    def resync(self, connection_id: str, scope: Mapping[str, Any] | str | None = None) -> dict[str, Any]:
+        """Start a historical re-sync (``POST /v1/connections/{id}/resync``).
+
+        :param connection_id: the Fivetran connection id.
+        :param scope: ``None`` for the whole connection, or a non-empty map of schema name to
+            a non-empty list of table names.
+        :return: the response envelope (``code`` and ``message``).
+        """
+        path = self._connection_path(connection_id) + "/resync"
+        checked = fields.validate_resync_scope(scope)
+        return self.request("POST", path, body={} if checked is None else {"scope": checked})
+
+    def get_account_info(self) -> dict[str, Any]:
+        """Read the account the API key belongs to (``GET /v1/account/info``)."""
+        return envelope_data(self.request("GET", "/v1/account/info"), "GET", "/v1/account/info")
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the credentials with a cheap, read-only call; used by the UI's Test button."""
+        try:
+            info = self.get_account_info()
+        except Exception as error:  # the UI wants a message, not a traceback
+            return False, _short(error)
+        name = info.get("account_name") or info.get("account_id") or "unknown account"
+        return True, f"Connected to Fivetran account {name}"
+
+    @staticmethod
+    def _connection_path(connection_id: str) -> str:
+        return "/v1/connections/" + quote(fields.validate_connection_id(connection_id), safe="")
+
+
+def _short(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+class FivetranAsyncHook(FivetranHook):
+    """The asynchronous side of :class:`FivetranHook`, for triggers running in the triggerer's event loop.
+
+    Nothing here blocks the loop: the Airflow connection is read through Airflow's async API,
+    HTTP goes through ``httpx.AsyncClient`` and waits use ``asyncio.sleep``. Errors and retries
+    follow exactly the same rules as the synchronous hook (:func:`retry_wait`).
+
+    :param fivetran_conn_id: the Airflow connection id.
+    :param connect_timeout: seconds to wait for a TCP connection.
+    :param read_timeout: seconds to wait for an answer.
+    :param retry_policy: a :class:`~fivetran_provider.retry.RetryPolicy` or a mapping of its fields.
+    """
+
+    def __init__(
+        self,
+        fivetran_conn_id: str = FivetranHook.default_conn_name,
+        *,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        retry_policy: RetryPolicy | Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            fivetran_conn_id, connect_timeout=connect_timeout, read_timeout=read_timeout, retry_policy=retry_policy
+        )
+        self._async_settings: ClientSettings | None = None
+        self._client: Any = None
+
+    async def asettings(self) -> ClientSettings:
+        """Resolve the client settings without blocking the event loop (cached)."""
+        if self._async_settings is None:
+            conn = await aget_connection(self.fivetran_conn_id)
+            self._async_settings = self._settings_from(conn)
+        return self._async_settings
+
+    async def _aclient(self) -> Any:
+        if self._client is None:
+            import httpx
+
+            settings = await self.asettings()
+            self._client = httpx.AsyncClient(
+                base_url=settings.base_url,
+                auth=(settings.api_key, settings.api_secret),
+                headers={"Accept": ACCEPT, "Content-Type": "application/json", "User-Agent": USER_AGENT},
+                timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+            )
+        return self._client
+
+    async def arequest(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Send one request with the retry policy, asynchronously; return the response envelope.
+
+        :param method: HTTP method.
+        :param path: path starting with ``/v1/``.
+        :param body: JSON body, if any.
+        :param params: query parameters.
+        """
+        import asyncio
+
+        import httpx
+
+        client = await self._aclient()
+        policy = (await self.asettings()).retry_policy
+        attempt = 0
+        while True:
+            try:
+                try:
+                    response = await client.request(
+                        method, path, content=None if body is None else json.dumps(body), params=params
+                    )
+                except httpx.TransportError as error:
+                    raise FivetranTransportError(method, path, type(error).__name__) from None
+                self._note_rate_limit(response.headers)
+                return raise_for_response(response.status_code, response.text, response.headers, method, path)
+            except (FivetranTransportError, FivetranAPIError) as error:
+                attempt += 1
+                wait = retry_wait(policy, error, method, attempt)
+                if wait is None:
+                    raise
+                log.warning(
+                    "%s %s failed (%s); retry %d of %d in %.2f s",
+                    method,
+                    path,
+                    _short(error),
+                    attempt,
+                    policy.max_retries,
+                    wait,
+                )
+                await asyncio.sleep(wait)
+
+    async def aget_connection_details(self, connection_id: str) -> dict[str, Any]:
+        """Read a connection asynchronously (``GET /v1/connections/{id}``).
+
+        :param connection_id: the Fivetran connection id.
+        """
+        path = self._connection_path(connection_id)
+        return envelope_data(await self.arequest("GET", path), "GET", path)
+
+    async def astart_sync(self, connection_id: str, force: bool = False) -> dict[str, Any]:
+        """Start a sync asynchronously (``POST /v1/connections/{id}/sync``).
+
+        :param connection_id: the Fivetran connection id.
+        :param force: restart a running sync.
+        """
+        path = self._connection_path(connection_id) + "/sync"
+        return await self.arequest("POST", path, body={"force": fields.coerce_bool("force", force)})
+
+    async def aclose(self) -> None:
+        """Close the async HTTP client."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

@@ -1,0 +1,137 @@
+"""One retry policy for every way this provider talks to Fivetran (hook and trigger alike).
+
+Pure data and arithmetic: callers decide how to wait (``time.sleep`` in a worker,
+``asyncio.sleep`` in the triggerer) and ask the policy what to do and for how long.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import pendulum
+
+RETRY = "retry"
+FAIL = "fail"
+VERIFY = "verify"  # the outcome of a write is unknown: read before sending it again
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry a request to Fivetran.
+
+    * HTTP 429 waits for ``Retry-After`` seconds when Fivetran says how long, up to
+      ``max_retry_after``; a longer requested wait fails at once with the requested time.
+    * HTTP 5xx, connection errors and timeouts retry with exponential backoff and full jitter.
+    * Any other 4xx never retries.
+
+    :param max_retries: retries after the first attempt (0 disables retrying).
+    :param backoff_base: seconds of the first backoff step; doubles each retry.
+    :param backoff_max: upper bound of one backoff wait, in seconds.
+    :param max_retry_after: the longest ``Retry-After`` (seconds) the client agrees to wait.
+    :param jitter: spread waits randomly over ``[0, step]`` so many clients do not retry in step.
+    """
+
+    max_retries: int = 5
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    max_retry_after: float = 300.0
+    jitter: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.backoff_base < 0 or self.backoff_max < 0 or self.max_retry_after < 0:
+            raise ValueError("backoff_base, backoff_max and max_retry_after must be >= 0")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> RetryPolicy:
+        """Build a policy from a mapping (connection extras, trigger kwargs); unknown keys are ignored.
+
+        Values may be strings, as extras given in a connection URI are.
+
+        :param values: any mapping holding some of the policy's field names.
+        """
+        kwargs: dict[str, Any] = {}
+        for item in fields(cls):
+            if values.get(item.name) in (None, ""):
+                continue
+            raw = values[item.name]
+            if item.name == "jitter":
+                kwargs["jitter"] = raw if isinstance(raw, bool) else str(raw).strip().lower() == "true"
+            elif item.name == "max_retries":
+                kwargs["max_retries"] = int(raw)
+            else:
+                kwargs[item.name] = float(raw)
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as JSON-serialisable kwargs (for trigger serialisation)."""
+        return asdict(self)
+
+    def classify_status(self, status: int, *, method: str) -> str:
+        """Decide what to do after an HTTP error status.
+
+        :param status: the HTTP status (>= 400).
+        :param method: the request method; a failed PATCH must be verified before it is re-sent.
+        :return: ``retry``, ``verify`` or ``fail``.
+        """
+        if status == 429:
+            return RETRY
+        if status >= 500:
+            return VERIFY if method.upper() == "PATCH" else RETRY
+        return FAIL
+
+    def classify_transport_error(self, *, method: str) -> str:
+        """Decide what to do after a connection error or timeout.
+
+        :param method: the request method.
+        """
+        return VERIFY if method.upper() == "PATCH" else RETRY
+
+    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based), exponential with jitter.
+
+        :param attempt: which retry this is, starting at 1.
+        :param rng: random source (for reproducible tests).
+        """
+        step = min(self.backoff_max, self.backoff_base * (2 ** max(0, attempt - 1)))
+        if not self.jitter:
+            return step
+        return (rng or random).uniform(step / 2, step)
+
+    def rate_limit_wait(self, retry_after: float | None, attempt: int) -> float | None:
+        """Seconds to wait after a 429, or ``None`` when the requested wait is above the cap.
+
+        :param retry_after: seconds from the ``Retry-After`` header, if present.
+        :param attempt: which retry this would be, starting at 1.
+        """
+        if retry_after is None:
+            return self.backoff(attempt)
+        if retry_after > self.max_retry_after:
+            return None
+        return max(0.0, retry_after)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Read a ``Retry-After`` header: delta seconds or an HTTP date; ``None`` if absent or unreadable.
+
+    :param value: the header value.
+    :param now: the current POSIX time, for HTTP-date values.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    current = now if now is not None else pendulum.now("UTC").timestamp()
+    return max(0.0, moment.timestamp() - current)

@@ -1,0 +1,281 @@
+"""Fault injection for the Fivetran API simulator.
+
+Faults are queued on a :class:`FaultInjector` and consumed by matching requests in the order they
+were added. Each fault can be scoped to an HTTP method and/or a path prefix, either with the
+``method``/``path_prefix`` keywords or through a scoped view returned by
+:meth:`FaultInjector.only_for`::
+
+    sim.faults.rate_limit(count=2, retry_after=1)
+    sim.faults.only_for(method="PATCH").server_error(status=503)
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+#: Fault kinds answered before the request is looked at (auth included).
+EARLY_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "drop_connection")
+
+_ERROR_CODES: dict[int, str] = {
+    500: "InternalServerError",
+    501: "NotImplemented",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+
+@dataclass
+class Fault:
+    """One queued fault.
+
+    :param kind: ``latency``, ``rate_limit``, ``server_error``, ``drop_connection``,
+        ``apply_then_fail`` or ``resync_conflict``.
+    :param remaining: how many more requests it affects; ``None`` means until cleared.
+    :param method: only requests with this HTTP method (any when ``None``).
+    :param path_prefix: only requests whose path starts with this (any when ``None``).
+    :param status: HTTP status to answer with, for error kinds.
+    :param code: Fivetran error ``code`` of the answer.
+    :param message: error ``message`` of the answer.
+    :param retry_after: ``Retry-After`` seconds, for ``rate_limit``.
+    :param seconds: delay, for ``latency`` and ``apply_then_fail``.
+    :param body: ``json`` or ``html`` (a non-JSON gateway page), for ``server_error``.
+    :param hits: how many requests it has affected so far.
+    """
+
+    kind: str
+    remaining: int | None = 1
+    method: str | None = None
+    path_prefix: str | None = None
+    status: int = 500
+    code: str | None = None
+    message: str | None = None
+    retry_after: int = 1
+    seconds: float = 0.0
+    body: str = "json"
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        """Tell whether the fault applies to a request.
+
+        :param method: request method.
+        :param path: request path without query.
+        """
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        if self.kind == "apply_then_fail" and not (method.upper() == "PATCH" and path.startswith("/v1/connections/")):
+            return False
+        if self.kind == "resync_conflict" and not (method.upper() == "POST" and path.endswith("/resync")):
+            return False
+        return self.path_prefix is None or path.startswith(self.path_prefix)
+
+    @property
+    def error_code(self) -> str:
+        """The ``code`` used in the error body."""
+        if self.code is not None:
+            return self.code
+        if self.kind == "rate_limit":
+            return "TooManyRequests"
+        if self.kind == "resync_conflict":
+            return "Conflict"
+        return _ERROR_CODES.get(self.status, "ServerError")
+
+    @property
+    def error_message(self) -> str:
+        """The ``message`` used in the error body."""
+        if self.message is not None:
+            return self.message
+        if self.kind == "rate_limit":
+            return "Too many requests: the API request limit for this account has been reached"
+        if self.kind == "resync_conflict":
+            return "A data sync is in progress and could not be completed before the re-sync was scheduled"
+        if self.kind == "apply_then_fail":
+            return "Request failed: the operation did not finish within 60 seconds"
+        return "Internal server error"
+
+
+@dataclass
+class _FaultStore:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    faults: list[Fault] = field(default_factory=list)
+
+
+class FaultInjector:
+    """Queue faults for the simulator's next requests.
+
+    :param method: default method scope of faults added through this object.
+    :param path_prefix: default path-prefix scope of faults added through this object.
+    """
+
+    def __init__(self, method: str | None = None, path_prefix: str | None = None) -> None:
+        self._store = _FaultStore()
+        self._method = method
+        self._path_prefix = path_prefix
+
+    # ------------------------------------------------------------------ adding faults
+
+    def _add(self, fault: Fault, method: str | None, path_prefix: str | None) -> Fault:
+        if fault.remaining is not None and fault.remaining < 1:
+            raise ValueError("count must be at least 1 (or None for latency until cleared)")
+        fault.method = method if method is not None else self._method
+        fault.path_prefix = path_prefix if path_prefix is not None else self._path_prefix
+        with self._store.lock:
+            self._store.faults.append(fault)
+        return fault
+
+    def only_for(self, method: str | None = None, path_prefix: str | None = None) -> FaultInjector:
+        """A view of the same fault queue whose new faults only hit matching requests.
+
+        :param method: HTTP method, e.g. ``PATCH``.
+        :param path_prefix: path prefix, e.g. ``/v1/connections/mellow_quartz``.
+        :return: a :class:`FaultInjector` sharing this one's queue.
+        """
+        view = FaultInjector(method=method, path_prefix=path_prefix)
+        view._store = self._store
+        return view
+
+    def rate_limit(
+        self, count: int = 1, retry_after: int = 1, *, method: str | None = None, path_prefix: str | None = None
+    ) -> Fault:
+        """Answer the next ``count`` requests with 429 ``TooManyRequests`` and ``Retry-After``.
+
+        :param count: number of requests affected.
+        :param retry_after: value of the ``Retry-After`` header, whole seconds.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        return self._add(Fault("rate_limit", count, status=429, retry_after=int(retry_after)), method, path_prefix)
+
+    def server_error(
+        self,
+        count: int = 1,
+        status: int = 500,
+        code: str | None = None,
+        message: str | None = None,
+        *,
+        body: str = "json",
+        method: str | None = None,
+        path_prefix: str | None = None,
+    ) -> Fault:
+        """Answer the next ``count`` requests with a server error, before doing anything else.
+
+        :param count: number of requests affected.
+        :param status: HTTP status (500, 502, 503, ...).
+        :param code: error ``code``; derived from the status when ``None``.
+        :param message: error ``message``.
+        :param body: ``json`` for Fivetran's envelope, ``html`` for a gateway-style HTML page.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        if body not in ("json", "html"):
+            raise ValueError("body must be 'json' or 'html'")
+        fault = Fault("server_error", count, status=status, code=code, message=message, body=body)
+        return self._add(fault, method, path_prefix)
+
+    def latency(
+        self,
+        seconds: float,
+        count: int | None = None,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+    ) -> Fault:
+        """Delay matching requests by ``seconds`` (no lock is held while waiting).
+
+        :param seconds: delay per request.
+        :param count: number of requests affected; ``None`` until :meth:`clear`.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        return self._add(Fault("latency", count, seconds=float(seconds)), method, path_prefix)
+
+    def drop_connection(self, count: int = 1, *, method: str | None = None, path_prefix: str | None = None) -> Fault:
+        """Close the socket of the next ``count`` requests without answering.
+
+        :param count: number of requests affected.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        return self._add(Fault("drop_connection", count, status=0), method, path_prefix)
+
+    def apply_then_fail(
+        self,
+        count: int = 1,
+        status: int = 500,
+        delay: float = 0.0,
+        *,
+        code: str | None = None,
+        message: str | None = None,
+        path_prefix: str | None = None,
+    ) -> Fault:
+        """Apply the next valid ``PATCH /v1/connections/{id}``, then answer it with an error.
+
+        Fivetran documents that pausing a busy connection can time out with a 500 although the
+        change took effect.
+
+        :param count: number of PATCH requests affected.
+        :param status: HTTP status of the answer.
+        :param delay: seconds to wait after applying and before answering.
+        :param code: error ``code``.
+        :param message: error ``message``.
+        :param path_prefix: only PATCHes under this path.
+        """
+        fault = Fault("apply_then_fail", count, status=status, seconds=float(delay), code=code, message=message)
+        return self._add(fault, "PATCH", path_prefix)
+
+    def resync_conflict(self, count: int = 1, *, path_prefix: str | None = None) -> Fault:
+        """Answer the next ``count`` ``POST .../resync`` requests with 409 ``Conflict``.
+
+        :param count: number of requests affected.
+        :param path_prefix: only re-syncs under this path.
+        """
+        return self._add(Fault("resync_conflict", count, status=409), "POST", path_prefix)
+
+    def clear(self) -> None:
+        """Remove every queued fault (of every scope)."""
+        with self._store.lock:
+            self._store.faults.clear()
+
+    @property
+    def pending(self) -> list[Fault]:
+        """The faults still queued, oldest first."""
+        with self._store.lock:
+            return list(self._store.faults)
+
+    # ------------------------------------------------------------------ consuming faults
+
+    def _consume(self, fault: Fault) -> None:
+        fault.hits += 1
+        if fault.remaining is not None:
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                self._store.faults.remove(fault)
+
+    def take_latency(self, method: str, path: str) -> float:
+        """Consume the matching latency faults and return the total delay in seconds.
+
+        :param method: request method.
+        :param path: request path.
+        """
+        total = 0.0
+        with self._store.lock:
+            for fault in list(self._store.faults):
+                if fault.kind == "latency" and fault.matches(method, path):
+                    total += fault.seconds
+                    self._consume(fault)
+        return total
+
+    def take(self, kinds: tuple[str, ...], method: str, path: str) -> Fault | None:
+        """Consume and return the oldest matching fault of one of ``kinds``.
+
+        :param kinds: fault kinds to look for.
+        :param method: request method.
+        :param path: request path.
+        """
+        with self._store.lock:
+            for fault in self._store.faults:
+                if fault.kind in kinds and fault.matches(method, path):
+                    self._consume(fault)
+                    return fault
+        return None

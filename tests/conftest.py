@@ -1,0 +1,102 @@
+"""Shared test set-up: a throwaway Airflow home, a migrated SQLite metadata DB, and the simulator.
+
+Airflow reads its configuration when it is first imported, so the environment is prepared at
+the top of this module, before any test module imports Airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="fivetran-provider-tests-"))
+DAGS_FOLDER = AIRFLOW_HOME / "dags"
+
+os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}"
+os.environ.pop("AIRFLOW_CONN_FIVETRAN_DEFAULT", None)
+
+# The DAG folder holds the shipped example DAGs plus the test-only DAGs in tests/dags.
+DAGS_FOLDER.mkdir()
+for source in [*(ROOT / "example_dags").glob("*.py"), *(ROOT / "tests" / "dags").glob("*.py")]:
+    shutil.copy(source, DAGS_FOLDER / source.name)
+
+from fivetran_provider.testing import FivetranSimulator  # noqa: E402
+
+# Retry settings that keep retry tests fast; the policy itself is unchanged.
+FAST_RETRIES: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05, "jitter": False}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def simulator() -> Iterator[FivetranSimulator]:
+    """A fresh Fivetran simulator on loopback for one test."""
+    with FivetranSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def fivetran_conn(simulator: FivetranSimulator, monkeypatch: pytest.MonkeyPatch) -> FivetranSimulator:
+    """Point the ``fivetran_default`` Airflow connection at the simulator (fast retries)."""
+    monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", simulator.airflow_connection_json(extra=FAST_RETRIES))
+    return simulator
+
+
+@pytest.fixture
+def hook(fivetran_conn: FivetranSimulator) -> Iterator[Any]:
+    """A ``FivetranHook`` talking to the simulator."""
+    from fivetran_provider.hooks import FivetranHook
+
+    instance = FivetranHook()
+    yield instance
+    instance.close()
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """Create the metadata DB once per session (a fresh SQLite file, fully migrated)."""
+    from airflow.utils import db
+
+    db.resetdb()
+
+
+def conn_json(simulator: FivetranSimulator, **extra: Any) -> str:
+    """The connection JSON for the simulator with extra settings merged in."""
+    return simulator.airflow_connection_json(extra={**FAST_RETRIES, **extra})
+
+
+@pytest.fixture(scope="session")
+def dag_bag(airflow_db: None) -> Any:
+    """Every DAG of the test DAG folder (example DAGs and tests/dags), parsed once."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    assert bag.import_errors == {}, bag.import_errors
+    return bag
+
+
+@pytest.fixture
+def run_dag(dag_bag: Any, fivetran_conn: FivetranSimulator) -> Any:
+    """Run a DAG end to end with ``dag.test()`` against the simulator; returns the DagRun.
+
+    ``dag.test()`` does not raise when a task fails: assert on the run's and tasks' states.
+    """
+
+    def _run(dag_id: str, **conf: Any) -> Any:
+        dag = dag_bag.get_dag(dag_id)
+        assert dag is not None, f"no DAG {dag_id!r}"
+        return dag.test(run_conf=conf or None)
+
+    return _run
