@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    # Both are handled explicitly: a shell may start background jobs with SIGINT ignored.
     signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     sim = FivetranSimulator(
         host=args.host,
         port=args.port,

@@ -626,6 +626,8 @@ class ApiHandler:
                 response = self._route(request, method, path, query, parsed, body_present, body_ok)
             except ApiError as error:
                 response = error_response(error)
+            except Exception:
+                response = error_response(ApiError(500, "InternalServerError", "Internal server error"))
         for key, value in rate_headers.items():
             response.headers.setdefault(key, value)
         return response

@@ -90,120 +90,26 @@ _TABLE_RESYNC_SERVICE_HINTS: tuple[str, ...] = (
     "hva",
 )
 
-_ADJECTIVES: tuple[str, ...] = (
-    "amber",
-    "ample",
-    "ancient",
-    "arctic",
-    "autumn",
-    "bold",
-    "brave",
-    "breezy",
-    "bright",
-    "brisk",
-    "calm",
-    "candid",
-    "cheerful",
-    "civic",
-    "clever",
-    "cobalt",
-    "cosmic",
-    "crimson",
-    "crisp",
-    "curious",
-    "dapper",
-    "daring",
-    "dawn",
-    "deft",
-    "dusky",
-    "eager",
-    "early",
-    "earnest",
-    "electric",
-    "elegant",
-    "emerald",
-    "fair",
-    "fancy",
-    "fervent",
-    "fleet",
-    "floral",
-    "fluent",
-    "frosty",
-    "gentle",
-    "gilded",
-    "glad",
-    "golden",
-    "grand",
-    "hazel",
-    "hidden",
-    "honest",
-    "humble",
-    "icy",
-    "idle",
-    "indigo",
-    "ivory",
-    "jade",
-    "jolly",
-    "keen",
-    "kind",
-    "lively",
-    "lucid",
-    "lunar",
-    "mellow",
-    "merry",
-    "misty",
-    "modest",
-    "mossy",
-    "nimble",
-    "noble",
-    "oaken",
-    "olive",
-    "opal",
-    "patient",
-    "placid",
-    "plucky",
-    "polar",
-    "proud",
-    "quiet",
-    "radiant",
-    "rapid",
-    "rustic",
-    "sandy",
-    "scarlet",
-    "serene",
-    "silent",
-    "silver",
-    "sleek",
-    "snowy",
-    "solar",
-    "spry",
-    "stable",
-    "steady",
-    "stellar",
-    "sunny",
-    "swift",
-    "tidal",
-    "tranquil",
-    "urban",
-    "velvet",
-    "vivid",
-    "warm",
-    "wild",
-    "witty",
-    "zesty",
-)
-_NOUNS: tuple[str, ...] = (
-    "acorn", "anchor", "anvil", "apricot", "arrow", "aspen", "badger", "banner", "basin", "beacon",
-    "birch", "bison", "bramble", "breeze", "brook", "canyon", "cedar", "cinder", "clover", "comet",
-    "coral", "cove", "crane", "creek", "dune", "ember", "falcon", "fern", "fjord", "flint",
-    "forest", "fox", "galaxy", "garnet", "glacier", "grove", "harbor", "hawk", "heron", "hollow",
-    "island", "jasper", "juniper", "kestrel", "lagoon", "lantern", "larch", "lark", "ledger", "lichen",
-    "lotus", "lynx", "maple", "marble", "meadow", "mesa", "meteor", "mint", "nebula", "nibble",
-    "oasis", "orbit", "orchid", "otter", "owl", "pebble", "pepper", "pine", "plume", "prairie",
-    "quartz", "quill", "raven", "reef", "ridge", "river", "robin", "saddle", "sage", "shore",
-    "sparrow", "spruce", "summit", "thicket", "thistle", "timber", "topaz", "tundra", "valley", "vapor",
-    "violet", "walnut", "willow", "wren", "yarrow", "zephyr", "harvest", "compass", "glimmer", "cascade",
-)  # fmt: skip
+_ADJECTIVES_TEXT = """
+amber ample ancient arctic autumn bold brave breezy bright brisk calm candid cheerful civic clever
+cobalt cosmic crimson crisp curious dapper daring dawn deft dusky eager early earnest electric
+elegant emerald fair fancy fervent fleet floral fluent frosty gentle gilded glad golden grand hazel
+hidden honest humble icy idle indigo ivory jade jolly keen kind lively lucid lunar mellow merry
+misty modest mossy nimble noble oaken olive opal patient placid plucky polar proud quiet radiant
+rapid rustic sandy scarlet serene silent silver sleek snowy solar spry stable steady stellar sunny
+swift tidal tranquil urban velvet vivid warm wild witty zesty
+"""
+_ADJECTIVES: tuple[str, ...] = tuple(_ADJECTIVES_TEXT.split())
+_NOUNS_TEXT = """
+acorn anchor anvil apricot arrow aspen badger banner basin beacon birch bison bramble breeze brook
+canyon cedar cinder clover comet coral cove crane creek dune ember falcon fern fjord flint forest
+fox galaxy garnet glacier grove harbor hawk heron hollow island jasper juniper kestrel lagoon
+lantern larch lark ledger lichen lotus lynx maple marble meadow mesa meteor mint nebula nibble oasis
+orbit orchid otter owl pebble pepper pine plume prairie quartz quill raven reef ridge river robin
+saddle sage shore sparrow spruce summit thicket thistle timber topaz tundra valley vapor violet
+walnut willow wren yarrow zephyr harvest compass glimmer cascade
+"""
+_NOUNS: tuple[str, ...] = tuple(_NOUNS_TEXT.split())
 
 
 class ApiError(Exception):
@@ -259,13 +165,13 @@ def to_epoch(value: Any) -> float | None:
         raise TypeError("a timestamp cannot be a boolean")
     if isinstance(value, (int, float)):
         return float(value)
+    moment: datetime | None = value if isinstance(value, datetime) else None
     if isinstance(value, str):
-        text = value[:-1] + "+00:00" if value.endswith("Z") else value
-        value = datetime.fromisoformat(text)
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.timestamp()
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    if moment is not None:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
     raise TypeError(f"cannot interpret {value!r} as a timestamp")
 
 
