@@ -12,16 +12,22 @@ from typing import TYPE_CHECKING, Any
 import airflow
 from airflow.exceptions import AirflowException
 
+# Triggers live outside ``airflow.sdk`` (Airflow 3.3) and at the same path on Airflow 2.
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
 AIRFLOW_VERSION: str = airflow.__version__
 AIRFLOW_V_3_PLUS: bool = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
 
 if AIRFLOW_V_3_PLUS:
-    from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator
+    from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
 else:  # pragma: no cover - exercised only on Airflow 2
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef,attr-defined,unused-ignore]
-    from airflow.sensors.base import BaseSensorOperator  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.sensors.base import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+        BaseSensorOperator,
+        PokeReturnValue,
+    )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -85,6 +91,15 @@ def default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
+def get_xcom() -> Any:
+    """The configured XCom class, for reading stored values (e.g. in an operator extra link)."""
+    if AIRFLOW_V_3_PLUS:
+        from airflow.sdk.execution_time.xcom import XCom
+    else:  # pragma: no cover - exercised only on Airflow 2
+        from airflow.models.xcom import XCom  # type: ignore[no-redef,attr-defined,unused-ignore]
+    return XCom
+
+
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_PLUS",
@@ -93,9 +108,13 @@ __all__ = [
     "BaseOperator",
     "BaseOperatorLink",
     "BaseSensorOperator",
+    "BaseTrigger",
     "Context",
+    "PokeReturnValue",
+    "TriggerEvent",
     "aget_connection",
     "default_deferrable",
+    "get_xcom",
     "mask_secret",
     "redact",
 ]

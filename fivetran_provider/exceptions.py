@@ -13,6 +13,11 @@ from typing import Any
 
 from airflow.exceptions import AirflowException
 
+try:  # Airflow 3: the class the task SDK's sensors catch
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+except ImportError:  # pragma: no cover - Airflow 2
+    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef,attr-defined,unused-ignore]
+
 
 class FivetranError(AirflowException):
     """Base class of every error raised by this provider."""
@@ -157,6 +162,52 @@ class FivetranPartialFailureError(FivetranError):
         self.failures = dict(failures)
         self.changed = list(changed)
         super().__init__(message)
+
+
+class FivetranSyncError(FivetranError):
+    """Waiting for a Fivetran sync ended without a successful sync.
+
+    :param message: what happened, including the connection id and its dashboard link.
+    :param connection_id: the Fivetran connection id.
+    :param dashboard_url: the connection's page in the Fivetran dashboard.
+    """
+
+    def __init__(self, message: str, *, connection_id: str = "", dashboard_url: str = "") -> None:
+        self.connection_id = connection_id
+        self.dashboard_url = dashboard_url
+        super().__init__(message)
+
+
+class FivetranSyncFailedError(FivetranSyncError):
+    """The sync failed: ``failed_at`` moved past the baseline (and past ``succeeded_at``).
+
+    :param message: what happened.
+    :param connection_id: the Fivetran connection id.
+    :param dashboard_url: the connection's page in the Fivetran dashboard.
+    :param failed_at: when the sync failed (ISO-8601 UTC), as Fivetran reported it.
+    """
+
+    def __init__(
+        self, message: str, *, connection_id: str = "", dashboard_url: str = "", failed_at: str | None = None
+    ) -> None:
+        super().__init__(message, connection_id=connection_id, dashboard_url=dashboard_url)
+        self.failed_at = failed_at
+
+
+class FivetranConnectionPausedError(FivetranSyncError):
+    """The connection is paused, so the sync being waited for will not run."""
+
+
+class FivetranSyncTimeoutError(FivetranSyncError):
+    """No sync finished before the wait's timeout."""
+
+
+class FivetranSensorTimeoutError(FivetranSyncTimeoutError, AirflowSensorTimeout):
+    """A :class:`~fivetran_provider.sensors.FivetranSyncSensor` timed out.
+
+    Also an ``AirflowSensorTimeout``, so ``soft_fail`` and the no-retry rule for sensor
+    timeouts apply as for any other sensor.
+    """
 
 
 _STATUS_TO_ERROR: dict[int, type[FivetranAPIError]] = {

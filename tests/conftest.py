@@ -6,6 +6,7 @@ the top of this module, before any test module imports Airflow.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -97,6 +98,13 @@ def run_dag(dag_bag: Any, fivetran_conn: FivetranSimulator) -> Any:
     def _run(dag_id: str, **conf: Any) -> Any:
         dag = dag_bag.get_dag(dag_id)
         assert dag is not None, f"no DAG {dag_id!r}"
-        return dag.test(run_conf=conf or None)
+        # Running a task in this process resolves the run's conf into the task's own Param
+        # objects, so without this the conf of one run would become the default of the next.
+        params = {task.task_id: copy.deepcopy(task.params) for task in dag.tasks}
+        try:
+            return dag.test(run_conf=conf or None)
+        finally:
+            for task in dag.tasks:
+                task.params = params[task.task_id]
 
     return _run

@@ -1,0 +1,285 @@
+"""Pieces shared by the operators that change connections: checks, secret handling, the change step."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import inspect
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import cache
+from typing import Any, TypeVar
+
+from fivetran_provider import changes, fields
+from fivetran_provider._compat import BaseOperator, mask_secret
+from fivetran_provider.exceptions import FivetranValidationError
+from fivetran_provider.hooks import FivetranHook
+
+T = TypeVar("T")
+
+JINJA_MARKERS: tuple[str, ...] = ("{{", "{%")
+"""Text that marks a value as a Jinja template, rendered only when the task runs."""
+
+DEFAULT_MAX_PARALLEL = 16
+"""Connections changed at the same time by one task, unless the task says otherwise."""
+
+
+def is_templated(value: Any) -> bool:
+    """Tell whether a value is only known when the task runs (a Jinja template or an XCom reference).
+
+    Such values are checked after rendering; all others are checked when the DAG is parsed.
+
+    :param value: an operator argument.
+    """
+    if value is None or isinstance(value, (bool, int, float)):
+        return False
+    if isinstance(value, str):
+        return any(marker in value for marker in JINJA_MARKERS)
+    if isinstance(value, Mapping):
+        return any(is_templated(key) or is_templated(item) for key, item in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(is_templated(item) for item in value)
+    return True  # XComArg, param references and other objects resolved at run time
+
+
+MIN_MASKED_LENGTH = 5
+"""Airflow's secret masker ignores (and warns about) shorter values; they are not sent to it."""
+
+
+def register_secrets(value: Any) -> None:
+    """Register every string inside a value with Airflow's secret masker (all of them, not by key name).
+
+    :param value: a ``config``/``auth`` value: dict, list, text or scalar.
+    """
+    if isinstance(value, str):
+        if len(value) >= MIN_MASKED_LENGTH and value != fields.MASKED_VALUE:
+            mask_secret(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            register_secrets(item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            register_secrets(item)
+
+
+def _assume_needs_met() -> dict[str, Any]:
+    """A stand-in connection on which every "only together with" rule of the catalogue holds.
+
+    Checking literal arguments against it at DAG-parse time catches every mistake that does not
+    depend on the real connection (e.g. ``daily_sync_time`` with ``sync_frequency=60`` in the same
+    task), while rules that do depend on it are checked again after the connection is read.
+    """
+    connection: dict[str, Any] = {}
+    for spec in fields.FIELD_SPECS:
+        if spec.needs is None:
+            continue
+        other, required = spec.needs
+        path = fields.FIELDS[other].read_path
+        if not path:
+            continue
+        node = connection
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = required
+    return connection
+
+
+ASSUME_NEEDS_MET: dict[str, Any] = _assume_needs_met()
+
+
+def check_literal_fields(given: Mapping[str, Any]) -> None:
+    """Validate the PATCH fields of an operator at construction, as far as they are known then.
+
+    When every value is literal, the whole body is validated (types, allowed values and the
+    cross-field rules that do not depend on the connection). When some are templates, each
+    literal value is still checked on its own; the rest waits for rendering.
+
+    :param given: field name to value, as passed to the operator.
+    :raises FivetranValidationError: naming the field, the value and what is allowed.
+    """
+    present = {name: value for name, value in given.items() if value is not None}
+    literal = {name: value for name, value in present.items() if not is_templated(value)}
+    if len(literal) == len(present):
+        fields.validate_update(literal, current=ASSUME_NEEDS_MET)
+        return
+    for name, value in literal.items():
+        fields.coerce_field(name, value)
+
+
+def coerce_id_list(name: str, value: Any) -> list[str]:
+    """Turn a list of connection ids (or its rendered text) into a list of checked, distinct ids.
+
+    :param name: the argument name for errors.
+    :param value: a list/tuple of ids, or its JSON/Python-literal text, or comma-separated text.
+    """
+    allowed = "a non-empty list of connection ids (a list, or its JSON text)"
+    items: Any = value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                items = json.loads(text)
+            except ValueError:
+                try:
+                    items = ast.literal_eval(text)
+                except (ValueError, SyntaxError, MemoryError, RecursionError):
+                    raise FivetranValidationError(name, value, allowed) from None
+        else:
+            items = [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise FivetranValidationError(name, value, allowed)
+    result: list[str] = []
+    for item in items:
+        checked = fields.validate_connection_id(item, name)
+        if checked not in result:
+            result.append(checked)
+    if not result:
+        raise FivetranValidationError(name, value, allowed)
+    return result
+
+
+def check_max_parallel(value: Any) -> int:
+    """Check ``max_parallel``: a whole number from 1 to 64 (the hook's connection pool size).
+
+    :param value: the argument as given.
+    """
+    number = fields.coerce_int("max_parallel", value)
+    if not 1 <= number <= 64:
+        raise FivetranValidationError("max_parallel", value, "an integer from 1 to 64")
+    return number
+
+
+@cache
+def _base_operator_arguments() -> frozenset[str]:
+    return frozenset(inspect.signature(BaseOperator.__init__).parameters) - {"self", "kwargs"}
+
+
+def reject_unknown_arguments(operator: type, kwargs: Mapping[str, Any]) -> None:
+    """Fail on an argument that is neither an argument of the operator nor of ``BaseOperator``.
+
+    Done before ``BaseOperator`` sees it, whose own error prints the value (a misspelt ``auth``
+    would put credentials in the log); this error names the argument only and suggests the
+    closest valid one.
+
+    :param operator: the operator class.
+    :param kwargs: the keyword arguments left after the operator took its own.
+    """
+    known = set(_base_operator_arguments())
+    for name in kwargs:
+        if name in known:
+            continue
+        own = [p for p in inspect.signature(operator).parameters if p != "kwargs"]
+        close = difflib.get_close_matches(name, [*own, *sorted(known)], n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise TypeError(f"{operator.__name__} got an unknown argument {name!r}.{hint}")
+
+
+class _NotStarted(Exception):
+    """A connection skipped because an earlier one failed and the run stops on the first error."""
+
+
+def run_each(
+    connection_ids: Sequence[str],
+    work: Callable[[str], T],
+    *,
+    max_parallel: int,
+    stop_on_error: bool,
+) -> tuple[dict[str, T], dict[str, BaseException], list[str]]:
+    """Run ``work`` for every connection, at most ``max_parallel`` at a time.
+
+    :param connection_ids: the connections, in order.
+    :param work: the per-connection step (it must only share thread-safe objects, such as one hook).
+    :param max_parallel: the number of worker threads.
+    :param stop_on_error: after the first failure, start no further connections.
+    :return: ``(results, failures, not_started)``, each keyed or ordered by connection id.
+    """
+    results: dict[str, T] = {}
+    failures: dict[str, BaseException] = {}
+    if not connection_ids:
+        return results, failures, []
+    stop = threading.Event()
+
+    def guarded(connection_id: str) -> T:
+        if stop.is_set():
+            raise _NotStarted(connection_id)
+        try:
+            return work(connection_id)
+        except BaseException:
+            if stop_on_error:
+                stop.set()
+            raise
+
+    workers = max(1, min(max_parallel, len(connection_ids)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fivetran-connection") as pool:
+        futures = {pool.submit(guarded, connection_id): connection_id for connection_id in connection_ids}
+        for future in as_completed(futures):
+            error = future.exception()
+            if error is None:
+                results[futures[future]] = future.result()
+            elif not isinstance(error, _NotStarted):
+                failures[futures[future]] = error
+    not_started = [cid for cid in connection_ids if cid not in results and cid not in failures]
+    return results, failures, not_started
+
+
+def apply_change(
+    hook: FivetranHook,
+    connection_id: str,
+    requested: Mapping[str, Any],
+    *,
+    log: Any,
+    current: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any] | None:
+    """Bring one connection to the requested values, sending only what differs.
+
+    Reads the connection (unless ``current`` is given), validates the request against it, and
+    sends a PATCH with the differing fields only. Nothing is sent when nothing differs or in a
+    dry run. At most one GET and one PATCH.
+
+    :param hook: the hook (shared by all threads of a task).
+    :param connection_id: the Fivetran connection id.
+    :param requested: PATCH fields and their wanted values (raw or coerced).
+    :param log: where to say what happened (values masked).
+    :param current: the connection as just read, to save the GET.
+    :param dry_run: plan only.
+    :return: the change-record entry, or ``None`` when the connection already had the values.
+    """
+    if current is None:
+        current = hook.get_connection_details(connection_id)
+    body = fields.validate_update(requested, current=current)
+    diff = fields.diff_update(current, body)
+    if not diff:
+        log.info("Connection %s: nothing to change (%s); no PATCH sent.", connection_id, _describe_request(body))
+        return None
+    if dry_run:
+        entry = changes.build_entry(connection_id, diff, patched=False, current=current)
+        log.info("Dry run, no PATCH sent. Connection %s would change: %s", connection_id, changes.describe(entry))
+        return entry
+    hook.update_connection(connection_id, current_state=current, **fields.body_for_changes(diff, body))
+    entry = changes.build_entry(connection_id, diff, patched=True, current=current)
+    log.info("Connection %s changed: %s", connection_id, changes.describe(entry))
+    return entry
+
+
+def _describe_request(body: Mapping[str, Any]) -> str:
+    """``name=value`` for each requested field; credential-bearing fields by name only."""
+    parts = []
+    for name, value in body.items():
+        spec = fields.FIELDS[name]
+        if not spec.persistent:
+            continue
+        parts.append(f"{name} given" if spec.sensitive else f"{name}={json.dumps(value, default=str)}")
+    return "requested " + ", ".join(parts)
+
+
+def short_error(error: BaseException) -> str:
+    """A one-line description of an error for a summary message.
+
+    :param error: the exception.
+    """
+    text = str(error) or type(error).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."

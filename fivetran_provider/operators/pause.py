@@ -1,0 +1,346 @@
+"""``PauseConnectionOperator`` and ``ResumeConnectionOperator``: pause connections around your own tasks.
+
+Use them as a setup/teardown pair so the connections come back even when the work in between
+fails::
+
+    pause = PauseConnectionOperator(task_id="pause", group_id="{{ params.group_id }}")
+    resume = ResumeConnectionOperator(task_id="resume", restore_from="pause")
+    pause >> migrate >> resume.as_teardown(setups=pause)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from fivetran_provider import changes, fields
+from fivetran_provider._compat import BaseOperator
+from fivetran_provider.exceptions import FivetranPartialFailureError, FivetranValidationError
+from fivetran_provider.hooks import FivetranHook
+from fivetran_provider.links import FivetranConnectionLink
+from fivetran_provider.operators._common import (
+    DEFAULT_MAX_PARALLEL,
+    apply_change,
+    check_max_parallel,
+    coerce_id_list,
+    is_templated,
+    reject_unknown_arguments,
+    run_each,
+    short_error,
+)
+
+if TYPE_CHECKING:
+    from fivetran_provider._compat import Context
+
+
+def _quote_ids(ids: Sequence[str]) -> str:
+    return ", ".join(ids) if ids else "none"
+
+
+class _PauseStateOperator(BaseOperator):
+    """Set ``paused`` on one connection, a list of them, or every connection of a group.
+
+    :param connection_id: one Fivetran connection id (templated).
+    :param connection_ids: a list of connection ids, or its JSON text (templated).
+    :param group_id: a Fivetran group (destination) id: every connection of it (templated).
+    :param fivetran_conn_id: the Airflow connection holding the Fivetran API key and secret (templated).
+    :param max_parallel: how many connections are changed at the same time (1 to 64).
+    :param dry_run: log the planned changes and send nothing.
+    """
+
+    template_fields: Sequence[str] = ("connection_id", "connection_ids", "group_id", "fivetran_conn_id")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"connection_ids": "json"}
+    operator_extra_links = (FivetranConnectionLink(),)
+
+    target_paused: ClassVar[bool]
+    operation: ClassVar[str]
+    verb: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        connection_id: str | None = None,
+        connection_ids: list[str] | str | None = None,
+        group_id: str | None = None,
+        fivetran_conn_id: str = FivetranHook.default_conn_name,
+        max_parallel: int = DEFAULT_MAX_PARALLEL,
+        dry_run: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        reject_unknown_arguments(type(self), kwargs)
+        super().__init__(**kwargs)
+        self.connection_id = connection_id
+        self.connection_ids = connection_ids
+        self.group_id = group_id
+        self.fivetran_conn_id = fivetran_conn_id
+        self.max_parallel = check_max_parallel(max_parallel)
+        self.dry_run_enabled = fields.coerce_bool("dry_run", dry_run)
+        self._check_targets(self._target_arguments())
+        if connection_id is not None and not is_templated(connection_id):
+            fields.validate_connection_id(connection_id)
+        if connection_ids is not None and not is_templated(connection_ids):
+            coerce_id_list("connection_ids", connection_ids)
+        if group_id is not None and not is_templated(group_id):
+            fields.validate_connection_id(group_id, "group_id")
+
+    # ------------------------------------------------------------------ targets
+
+    def _target_arguments(self) -> dict[str, Any]:
+        return {"connection_id": self.connection_id, "connection_ids": self.connection_ids, "group_id": self.group_id}
+
+    def _check_targets(self, targets: Mapping[str, Any]) -> None:
+        given = [name for name, value in targets.items() if value is not None]
+        if len(given) != 1:
+            names = ", ".join(targets)
+            raise FivetranValidationError(
+                "targets",
+                ", ".join(given) or "none",
+                f"exactly one of {names}",
+                reason=f"{type(self).__name__} needs to know which connections to {self.verb}.",
+            )
+
+    def resolve_targets(self, hook: FivetranHook, context: Context) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """The connections to work on, and what is already known about them (from a group listing).
+
+        :param hook: the hook.
+        :param context: the task context.
+        """
+        if self.connection_id is not None:
+            return [fields.validate_connection_id(self.connection_id)], {}
+        if self.connection_ids is not None:
+            return coerce_id_list("connection_ids", self.connection_ids), {}
+        group_id = fields.validate_connection_id(self.group_id, "group_id")
+        listed = hook.list_connections(group_id=group_id)
+        known = {item["id"]: item for item in listed if isinstance(item.get("id"), str)}
+        self.log.info("Group %s has %d connection(s): %s", group_id, len(known), _quote_ids(list(known)))
+        return list(known), known
+
+    # ------------------------------------------------------------------ execution
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Change ``paused`` where it differs, then return the change record.
+
+        :param context: the task context.
+        """
+        record = changes.new_record(self.operation, dry_run=self.dry_run_enabled)
+        hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
+        try:
+            if self.connection_id is not None:
+                FivetranConnectionLink.persist(context, fields.validate_connection_id(self.connection_id))
+            hook.session  # noqa: B018 - read the Airflow connection once, before worker threads share the hook
+            ids, known = self.resolve_targets(hook, context)
+            if len(ids) == 1 and self.connection_id is None:
+                FivetranConnectionLink.persist(context, ids[0])
+            if not ids:
+                self.log.warning("No connections to %s.", self.verb)
+                return record
+            self._run(hook, ids, known, record)
+        finally:
+            hook.close()
+        self._log_summary(record)
+        return record
+
+    def _work(self, hook: FivetranHook, known: Mapping[str, dict[str, Any]]) -> Callable[[str], dict[str, Any] | None]:
+        def work(connection_id: str) -> dict[str, Any] | None:
+            return apply_change(
+                hook,
+                connection_id,
+                {"paused": self.target_paused},
+                log=self.log,
+                current=known.get(connection_id),
+                dry_run=self.dry_run_enabled,
+            )
+
+        return work
+
+    def _run(
+        self,
+        hook: FivetranHook,
+        ids: list[str],
+        known: Mapping[str, dict[str, Any]],
+        record: dict[str, Any],
+    ) -> None:
+        results, failures, _ = run_each(
+            ids, self._work(hook, known), max_parallel=self.max_parallel, stop_on_error=False
+        )
+        self._fill(record, ids, results)
+        if failures:
+            changed = list(record["connection_ids"])
+            raise FivetranPartialFailureError(
+                f"Could not {self.verb} {len(failures)} of {len(ids)} connection(s): "
+                + "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
+                + f". Still {'running' if self.target_paused else 'paused'}: {_quote_ids(list(failures))}."
+                + f" {self.operation.capitalize()}d: {_quote_ids(changed)}.",
+                {cid: short_error(error) for cid, error in failures.items()},
+                changed,
+            )
+
+    @staticmethod
+    def _fill(record: dict[str, Any], ids: Sequence[str], results: Mapping[str, dict[str, Any] | None]) -> None:
+        for connection_id in ids:
+            if connection_id not in results:
+                continue
+            entry = results[connection_id]
+            if entry is None:
+                changes.add_unchanged(record, connection_id)
+            else:
+                changes.add_entry(record, entry)
+
+    def _log_summary(self, record: Mapping[str, Any]) -> None:
+        if record["dry_run"]:
+            planned = [entry["connection_id"] for entry in record["connections"]]
+            self.log.info("Dry run: would %s %s; nothing sent.", self.verb, _quote_ids(planned))
+        else:
+            self.log.info("%s: %s.", f"{self.operation.capitalize()}d", _quote_ids(record["connection_ids"]))
+        if record["unchanged"]:
+            self.log.info(
+                "Left alone (already %s): %s.",
+                "paused" if self.target_paused else "running",
+                _quote_ids(record["unchanged"]),
+            )
+
+
+class PauseConnectionOperator(_PauseStateOperator):
+    """Pause Fivetran connections, all or nothing, and record which ones this task paused.
+
+    Give exactly one of ``connection_id``, ``connection_ids`` or ``group_id`` (every connection
+    of that destination group). Connections that are already paused are left alone and not
+    listed, so a later ``ResumeConnectionOperator(restore_from=<this task>)`` does not resume a
+    connection someone paused on purpose. Connections are changed in parallel
+    (``max_parallel``) over one HTTP session, with at most one GET and one PATCH each (none
+    when a group listing already shows them paused).
+
+    If pausing fails for any connection, the connections this attempt paused are resumed again
+    before the task fails, so a failed attempt leaves nothing paused and a retry starts clean.
+    If that rollback fails too, the error names exactly the connections that remain paused.
+
+    Returns a change record (:mod:`fivetran_provider.changes`); ``connection_ids`` lists the
+    connections this task paused.
+
+    :param connection_id: one Fivetran connection id (templated).
+    :param connection_ids: a list of connection ids, or its JSON text (templated).
+    :param group_id: a Fivetran group (destination) id: every connection of it (templated).
+    :param fivetran_conn_id: the Airflow connection holding the Fivetran API key and secret (templated).
+    :param max_parallel: how many connections are changed at the same time (1 to 64, default 16).
+    :param dry_run: log which connections would be paused and send nothing.
+    """
+
+    target_paused = True
+    operation = "pause"
+    verb = "pause"
+    ui_color = "#ffe2c6"
+
+    def _run(
+        self,
+        hook: FivetranHook,
+        ids: list[str],
+        known: Mapping[str, dict[str, Any]],
+        record: dict[str, Any],
+    ) -> None:
+        results, failures, not_started = run_each(
+            ids, self._work(hook, known), max_parallel=self.max_parallel, stop_on_error=True
+        )
+        if not failures:
+            self._fill(record, ids, results)
+            return
+        paused = [cid for cid in ids if (entry := results.get(cid)) is not None and entry["patched"]]
+        failed = "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
+        self.log.error(
+            "Pausing failed for %d connection(s) (%s); resuming the %d this attempt paused: %s",
+            len(failures),
+            failed,
+            len(paused),
+            _quote_ids(paused),
+        )
+        uncertain = [cid for cid in failures if _outcome_unknown(failures[cid])]
+        rollback_ids = paused + uncertain
+
+        def rollback(connection_id: str) -> dict[str, Any] | None:
+            current = None if connection_id in uncertain else {"paused": True}
+            return apply_change(hook, connection_id, {"paused": False}, log=self.log, current=current)
+
+        _undone, rollback_failures, _ = run_each(
+            rollback_ids, rollback, max_parallel=self.max_parallel, stop_on_error=False
+        )
+        still_paused = [cid for cid in rollback_ids if cid in rollback_failures]
+        message = f"Could not pause {len(failures)} of {len(ids)} connection(s): {failed}. " + (
+            f"{len(not_started)} connection(s) were not attempted. " if not_started else ""
+        )
+        if still_paused:
+            message += (
+                "Rolling back FAILED: these connections may remain PAUSED: "
+                + ", ".join(f"{cid} ({short_error(rollback_failures[cid])})" for cid in still_paused)
+                + ". Resume them, e.g. with ResumeConnectionOperator(connection_ids=[...])."
+            )
+        else:
+            message += f"Rolled back: resumed {_quote_ids(paused)}; nothing is left paused by this task."
+        raise FivetranPartialFailureError(
+            message, {cid: short_error(error) for cid, error in failures.items()}, still_paused
+        )
+
+
+def _outcome_unknown(error: BaseException) -> bool:
+    """Whether a failed PATCH may nevertheless have been applied (no answer, or a 5xx)."""
+    from fivetran_provider.exceptions import FivetranServerError, FivetranTransportError
+
+    return isinstance(error, (FivetranServerError, FivetranTransportError))
+
+
+class ResumeConnectionOperator(_PauseStateOperator):
+    """Resume Fivetran connections; with ``restore_from``, exactly those a pause task paused.
+
+    Give exactly one of ``restore_from`` (the task id of a ``PauseConnectionOperator``, or of any
+    task of this provider whose change record paused connections), ``connection_id``,
+    ``connection_ids`` or ``group_id``. With ``restore_from`` a connection that was already
+    paused before that task ran stays paused. Connections that are already running are left
+    alone. Made to be a teardown::
+
+        pause >> work >> ResumeConnectionOperator(task_id="resume", restore_from="pause").as_teardown(setups=pause)
+
+    Resuming is best effort: every connection is tried, and the task fails afterwards naming
+    the connections that remain paused (an Airflow retry resumes only those, since the others
+    are running again).
+
+    Returns a change record (:mod:`fivetran_provider.changes`); ``connection_ids`` lists the
+    connections this task resumed.
+
+    :param restore_from: task id whose change record says which connections to resume (templated).
+    :param connection_id: one Fivetran connection id (templated).
+    :param connection_ids: a list of connection ids, or its JSON text (templated).
+    :param group_id: a Fivetran group (destination) id: every connection of it (templated).
+    :param fivetran_conn_id: the Airflow connection holding the Fivetran API key and secret (templated).
+    :param max_parallel: how many connections are changed at the same time (1 to 64, default 16).
+    :param dry_run: log which connections would be resumed and send nothing.
+    """
+
+    template_fields: Sequence[str] = ("restore_from", *_PauseStateOperator.template_fields)
+    target_paused = False
+    operation = "resume"
+    verb = "resume"
+    ui_color = "#d6f5d6"
+
+    def __init__(self, *, restore_from: str | None = None, **kwargs: Any) -> None:
+        self.restore_from = restore_from
+        super().__init__(**kwargs)
+
+    def _target_arguments(self) -> dict[str, Any]:
+        return {"restore_from": self.restore_from, **super()._target_arguments()}
+
+    def resolve_targets(self, hook: FivetranHook, context: Context) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """The connections to resume: those the ``restore_from`` task paused, or the ones given.
+
+        :param hook: the hook.
+        :param context: the task context.
+        """
+        if self.restore_from is None:
+            return super().resolve_targets(hook, context)
+        value = context["ti"].xcom_pull(task_ids=self.restore_from)
+        if value is None:
+            self.log.warning(
+                "Task %s left no change record in this run (it did not run, or paused nothing); nothing to resume.",
+                self.restore_from,
+            )
+            return [], {}
+        ids = changes.paused_ids(value)
+        self.log.info("Task %s paused %d connection(s): %s", self.restore_from, len(ids), _quote_ids(ids))
+        return ids, {}

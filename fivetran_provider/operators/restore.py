@@ -1,0 +1,166 @@
+"""``RestoreFivetranConnectionOperator``: undo what an earlier task of this provider changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from fivetran_provider import changes, fields
+from fivetran_provider._compat import BaseOperator
+from fivetran_provider.exceptions import FivetranPartialFailureError, FivetranValidationError
+from fivetran_provider.hooks import FivetranHook
+from fivetran_provider.links import FivetranConnectionLink
+from fivetran_provider.operators._common import (
+    DEFAULT_MAX_PARALLEL,
+    apply_change,
+    check_max_parallel,
+    register_secrets,
+    reject_unknown_arguments,
+    run_each,
+    short_error,
+)
+
+if TYPE_CHECKING:
+    from fivetran_provider._compat import Context
+
+
+class RestoreFivetranConnectionOperator(BaseOperator):
+    """Put connections back as they were before an Update, Pause, Resume or Restore task changed them.
+
+    Reads the change record that the ``restore_from`` task returned (a list of records for a
+    mapped task) and re-applies each recorded ``before`` value, reading every connection first
+    and sending only what differs now. Made to be a teardown, e.g. after a temporary schedule
+    change::
+
+        switch = UpdateFivetranConnectionOperator(task_id="switch", connection_id=..., schedule_type="manual")
+        restore = RestoreFivetranConnectionOperator(task_id="restore", restore_from="switch")
+        switch >> work >> restore.as_teardown(setups=switch)
+
+    Some changes cannot be undone, and the task says so in its log instead of guessing: a
+    ``config`` secret (Fivetran reads it back as ``"******"``, so its earlier value is unknown and
+    ``"******"`` is never written back), write-only fields such as ``auth``, a historical sync
+    that has started, and values that were not set before. Restoring is best effort: every
+    connection is tried, then the task fails naming those it could not restore.
+
+    Returns a change record (:mod:`fivetran_provider.changes`) of what the restore changed.
+
+    :param restore_from: the task id whose change record to undo (templated).
+    :param fivetran_conn_id: the Airflow connection holding the Fivetran API key and secret (templated).
+    :param max_parallel: how many connections are restored at the same time (1 to 64, default 16).
+    :param dry_run: log what would be restored and send nothing.
+    """
+
+    template_fields: Sequence[str] = ("restore_from", "fivetran_conn_id")
+    operator_extra_links = (FivetranConnectionLink(),)
+    ui_color = "#e8e0f8"
+
+    def __init__(
+        self,
+        *,
+        restore_from: str,
+        fivetran_conn_id: str = FivetranHook.default_conn_name,
+        max_parallel: int = DEFAULT_MAX_PARALLEL,
+        dry_run: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        reject_unknown_arguments(type(self), kwargs)
+        super().__init__(**kwargs)
+        if not isinstance(restore_from, str) or not restore_from.strip():
+            raise FivetranValidationError("restore_from", restore_from, "the task id of the task to undo")
+        self.restore_from = restore_from
+        self.fivetran_conn_id = fivetran_conn_id
+        self.max_parallel = check_max_parallel(max_parallel)
+        self.dry_run_enabled = fields.coerce_bool("dry_run", dry_run)
+
+    def plan(self, value: Any) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
+        """Work out what to send from a change record (or a list of them).
+
+        When a connection appears in several entries, the earliest recorded ``before`` of each
+        field wins, so undoing a chain of changes returns to the state before the first one.
+
+        :param value: the XCom value of the ``restore_from`` task.
+        :return: ``(connection ids, fields to send per connection, not restorable per connection)``.
+        """
+        ids: list[str] = []
+        desired: dict[str, dict[str, Any]] = {}
+        skipped: dict[str, dict[str, str]] = {}
+        for entry in changes.entries(value):
+            connection_id = fields.validate_connection_id(entry["connection_id"])
+            wanted, not_restorable = changes.restore_plan(entry)
+            if connection_id not in ids:
+                ids.append(connection_id)
+                desired[connection_id] = {}
+                skipped[connection_id] = {}
+            for name, before in wanted.items():
+                if name == "config" and isinstance(before, dict):
+                    merged = desired[connection_id].setdefault("config", {})
+                    for key, item in before.items():
+                        merged.setdefault(key, item)
+                else:
+                    desired[connection_id].setdefault(name, before)
+            for name, reason in not_restorable.items():
+                skipped[connection_id].setdefault(name, reason)
+        return ids, desired, skipped
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Re-apply the recorded earlier values where they differ now, and return the change record.
+
+        :param context: the task context.
+        """
+        record = changes.new_record("restore", dry_run=self.dry_run_enabled)
+        value = context["ti"].xcom_pull(task_ids=self.restore_from)
+        if value is None:
+            self.log.warning(
+                "Task %s left no change record in this run (it did not run or changed nothing); nothing to restore.",
+                self.restore_from,
+            )
+            return record
+        ids, desired, skipped = self.plan(value)
+        if len(ids) == 1:
+            FivetranConnectionLink.persist(context, ids[0])
+        for connection_id in ids:
+            register_secrets(desired[connection_id].get("config"))
+            for name, reason in skipped[connection_id].items():
+                self.log.warning("Connection %s: not restoring %s: %s.", connection_id, name, reason)
+        todo = [cid for cid in ids if desired[cid]]
+        for connection_id in ids:
+            if not desired[connection_id]:
+                self.log.warning(
+                    "Connection %s: nothing recorded by %s can be restored.", connection_id, self.restore_from
+                )
+                changes.add_unchanged(record, connection_id)
+        if not todo:
+            self.log.info("Nothing to restore from task %s.", self.restore_from)
+            return record
+        self.log.info(
+            "Restoring %d connection(s) changed by task %s: %s", len(todo), self.restore_from, ", ".join(todo)
+        )
+        hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
+        try:
+            hook.session  # noqa: B018 - read the Airflow connection once, before worker threads share the hook
+
+            def work(connection_id: str) -> dict[str, Any] | None:
+                return apply_change(
+                    hook, connection_id, desired[connection_id], log=self.log, dry_run=self.dry_run_enabled
+                )
+
+            results, failures, _ = run_each(todo, work, max_parallel=self.max_parallel, stop_on_error=False)
+        finally:
+            hook.close()
+        for connection_id in todo:
+            if connection_id not in results:
+                continue
+            entry = results[connection_id]
+            if entry is None:
+                changes.add_unchanged(record, connection_id)
+            else:
+                changes.add_entry(record, entry)
+        if failures:
+            raise FivetranPartialFailureError(
+                f"Could not restore {len(failures)} of {len(todo)} connection(s): "
+                + "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
+                + f". Restored: {', '.join(record['connection_ids']) or 'none'}.",
+                {cid: short_error(error) for cid, error in failures.items()},
+                list(record["connection_ids"]),
+            )
+        return record

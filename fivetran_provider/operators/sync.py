@@ -1,0 +1,492 @@
+"""Start a Fivetran sync or historical re-sync and wait for it: ``FivetranSyncOperator`` and ``SyncWaitMixin``.
+
+``SyncWaitMixin`` is the waiting half on its own, for any operator that starts a sync (the
+update operator's ``is_historical_sync=True`` uses it). Its contract:
+
+1. The operator has the attributes ``fivetran_conn_id`` (str), ``wait_for_completion``
+   (bool, or its text after templating), ``deferrable`` (bool), ``poll_interval`` (seconds
+   or timedelta) and ``timeout`` (seconds, timedelta or ``None`` for no limit); optionally
+   ``resume_rescheduled`` (bool, default True).
+2. **Before** its request it reads the connection and keeps
+   ``baseline = sync_status.capture_baseline(connection)``.
+3. After the request it returns
+   ``self.wait_for_sync(context, connection_id=..., baseline=baseline, historical=..., result=...)``.
+   Without ``wait_for_completion`` that returns at once; otherwise it polls in the worker or
+   defers to :class:`~fivetran_provider.triggers.FivetranSyncTrigger` (resuming in
+   :meth:`SyncWaitMixin.execute_complete`). A failed, paused or timed-out sync raises a
+   :class:`~fivetran_provider.exceptions.FivetranSyncError` subclass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn, cast
+
+from fivetran_provider import fields
+from fivetran_provider._compat import BaseOperator, default_deferrable
+from fivetran_provider.exceptions import (
+    FivetranConflictError,
+    FivetranConnectionPausedError,
+    FivetranError,
+    FivetranValidationError,
+)
+from fivetran_provider.links import FivetranConnectionLink
+from fivetran_provider.sync_status import (
+    DONE,
+    RESUME,
+    SyncWaiter,
+    WaitStep,
+    capture_baseline,
+    dashboard_url,
+    epoch_to_iso,
+    outcome_from_event,
+)
+
+if TYPE_CHECKING:
+    from fivetran_provider._compat import Context
+    from fivetran_provider.hooks import FivetranHook
+
+DEFAULT_POLL_INTERVAL = 60.0
+DEFAULT_TIMEOUT = timedelta(hours=24)
+#: XCom key that keeps an operator's own result while it is deferred (see ``execute_complete``).
+RESULT_BEFORE_WAIT_KEY = "fivetran_result_before_wait"
+_RESYNC_CONFLICT_ATTEMPTS = 3
+
+
+def seconds_or_none(value: Any, name: str) -> float | None:
+    """Read a duration (seconds, numeric text or timedelta); ``None`` stays ``None``.
+
+    :param value: the duration.
+    :param name: the argument name for errors.
+    :raises FivetranValidationError: if it is not a positive duration.
+    """
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        number = value.total_seconds()
+    elif isinstance(value, bool):
+        raise FivetranValidationError(name, value, "a positive number of seconds or a timedelta")
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise FivetranValidationError(name, value, "a positive number of seconds or a timedelta") from None
+    if not number > 0:
+        raise FivetranValidationError(name, value, "a positive number of seconds or a timedelta")
+    return number
+
+
+def has_template(value: Any) -> bool:
+    """Whether a value still holds Jinja markup (so it can only be checked after rendering).
+
+    :param value: any argument value.
+    """
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, Mapping):
+        return any(has_template(key) or has_template(item) for key, item in value.items())
+    if isinstance(value, (list, tuple, set)):
+        return any(has_template(item) for item in value)
+    return False
+
+
+def _none_if_blank(value: Any) -> Any:
+    """A rendered null (``""``, ``"None"``, ``"null"``) means "not given"."""
+    if isinstance(value, str) and value.strip() in ("", "None", "null"):
+        return None
+    return value
+
+
+def combine_sync_result(result: Any, outcome: dict[str, Any]) -> Any:
+    """Join an operator's own result with the outcome of the wait.
+
+    ``None`` gives the outcome itself; a mapping gets it under the key ``"sync"``; anything
+    else is returned unchanged.
+
+    :param result: what the operator would return without waiting.
+    :param outcome: the wait's outcome (see :func:`~fivetran_provider.sync_status.outcome_from_event`).
+    """
+    if result is None:
+        return outcome
+    if isinstance(result, Mapping):
+        return {**result, "sync": outcome}
+    return result
+
+
+def wait_blocking(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> dict[str, Any]:
+    """Drive a :class:`SyncWaiter` with the synchronous hook, sleeping in the worker.
+
+    Only :class:`~fivetran_provider.exceptions.FivetranError` is judged by the waiter; anything
+    else (including Airflow's own task timeout) propagates.
+
+    :param hook: the synchronous hook.
+    :param waiter: the wait's state machine.
+    :param log: where to log progress.
+    :return: the outcome event.
+    """
+    while True:
+        polled_at = time.time()
+        step: WaitStep
+        try:
+            connection = hook.get_connection_details(waiter.connection_id)
+        except FivetranError as error:
+            step = waiter.observe_error(error, polled_at)
+        else:
+            step = waiter.observe(connection, polled_at)
+        if step.action == RESUME:
+            _note(log, step)
+            try:
+                hook.start_sync(waiter.connection_id, force=False)
+            except FivetranError as error:
+                step = waiter.observe_error(error, polled_at)
+            else:
+                step = waiter.after_resume(polled_at)
+        _note(log, step)
+        if step.action == DONE:
+            assert step.event is not None
+            return step.event
+        time.sleep(max(0.0, step.until - time.time()))
+
+
+def _note(log: Any, step: WaitStep) -> None:
+    if step.note:
+        (log.warning if step.warning else log.info)("%s", step.note)
+
+
+class SyncWaitMixin:
+    """Wait for a Fivetran sync an operator has just requested, polling or deferring.
+
+    Mix into a ``BaseOperator`` subclass (before it in the bases). See the module docstring for
+    the contract. The outcome is judged by :mod:`fivetran_provider.sync_status` against the
+    baseline the operator captured before its request, so a sync that finishes before the
+    first poll is not missed.
+    """
+
+    fivetran_conn_id: str
+    wait_for_completion: bool | str
+    deferrable: bool
+    poll_interval: float | timedelta
+    timeout: float | timedelta | None
+
+    def wait_for_sync(
+        self,
+        context: Context,
+        *,
+        connection_id: str,
+        baseline: str | None,
+        historical: bool = False,
+        result: Any = None,
+        hook: FivetranHook | None = None,
+    ) -> Any:
+        """Wait (or not, per ``wait_for_completion``) for the sync requested after ``baseline``.
+
+        :param context: the task context.
+        :param connection_id: the Fivetran connection id.
+        :param baseline: :func:`~fivetran_provider.sync_status.capture_baseline` of the
+            connection read before the request.
+        :param historical: also wait for ``status.is_historical_sync`` to turn false.
+        :param result: the operator's own JSON-serialisable result, joined with the outcome
+            (see :func:`combine_sync_result`); kept in XCom while deferred, so never put
+            secrets in it.
+        :param hook: the operator's :class:`~fivetran_provider.hooks.FivetranHook`, if it has one.
+        :return: the joined result; without waiting the outcome's ``status`` is ``started``.
+        """
+        operator = cast(Any, self)
+        if not fields.coerce_bool("wait_for_completion", self.wait_for_completion):
+            started = {
+                "connection_id": connection_id,
+                "status": "started",
+                "baseline": baseline,
+                "dashboard_url": dashboard_url(connection_id),
+            }
+            return combine_sync_result(result, started)
+        poll_interval = seconds_or_none(self.poll_interval, "poll_interval")
+        if poll_interval is None:
+            raise FivetranValidationError("poll_interval", None, "a positive number of seconds or a timedelta")
+        timeout = seconds_or_none(self.timeout, "timeout")
+        resume = fields.coerce_bool("resume_rescheduled", getattr(self, "resume_rescheduled", True))
+        hook = hook or self._sync_wait_hook()
+        started_at = time.time()
+        waiter = SyncWaiter(
+            connection_id,
+            baseline=baseline,
+            historical=historical,
+            poll_interval=poll_interval,
+            deadline=None if timeout is None else started_at + timeout,
+            started_at=started_at,
+            resume_rescheduled=resume,
+        )
+        kind = "historical sync" if historical else "sync"
+        operator.log.info(
+            "Waiting for the Fivetran %s of connection %s (finished after %s; polling every %g s, timeout %s)",
+            kind,
+            connection_id,
+            baseline or "the start: it never synced before",
+            poll_interval,
+            "none" if timeout is None else f"{timeout:g} s",
+        )
+        if not fields.coerce_bool("deferrable", self.deferrable):
+            return combine_sync_result(result, outcome_from_event(wait_blocking(hook, waiter, operator.log)))
+
+        # Look once before deferring: a sync that is already over needs no triggerer round trip.
+        polled_at = time.time()
+        try:
+            step = waiter.observe(hook.get_connection_details(connection_id), polled_at)
+        except FivetranError as error:  # a transient one is left to the trigger
+            step = waiter.observe_error(error, polled_at)
+        if step.action == DONE:
+            _note(operator.log, step)
+            return combine_sync_result(result, outcome_from_event(step.event))
+        self._defer_to_trigger(context, hook, waiter, result, timeout)
+
+    def _defer_to_trigger(
+        self, context: Context, hook: FivetranHook, waiter: SyncWaiter, result: Any, timeout: float | None
+    ) -> NoReturn:
+        from fivetran_provider.triggers import FivetranSyncTrigger
+
+        operator = cast(Any, self)
+        settings = hook.settings
+        trigger = FivetranSyncTrigger(
+            connection_id=waiter.connection_id,
+            fivetran_conn_id=hook.fivetran_conn_id,
+            baseline=waiter.baseline,
+            historical=waiter.historical,
+            poll_interval=waiter.poll_interval,
+            deadline=None if waiter.deadline is None else epoch_to_iso(waiter.deadline),
+            waiting_since=epoch_to_iso(waiter.started_at),
+            retry_policy=settings.retry_policy.to_dict(),
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            resume_rescheduled=waiter.resume_rescheduled,
+        )
+        if result is not None:
+            ti = context.get("ti") if isinstance(context, Mapping) else None
+            if ti is not None:
+                ti.xcom_push(key=RESULT_BEFORE_WAIT_KEY, value=result)
+        # The trigger ends the wait itself at the deadline; Airflow's own deferral timeout is
+        # only a safety net for a lost triggerer, so it comes a little later.
+        safety = None if timeout is None else timedelta(seconds=timeout + max(300.0, 2 * waiter.poll_interval))
+        operator.defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            kwargs=None if result is None else {"result": result},
+            timeout=safety,
+        )
+        raise AssertionError("defer() returned")  # pragma: no cover - defer always raises
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None, result: Any = None) -> Any:
+        """Resume after the trigger fired: return the joined result or raise a typed error.
+
+        :param context: the task context.
+        :param event: the trigger's event payload.
+        :param result: the operator's own result passed through the deferral (when Airflow keeps
+            ``next_kwargs``; otherwise it is read back from XCom).
+        :raises FivetranSyncFailedError: the sync failed.
+        :raises FivetranConnectionPausedError: the connection is paused.
+        :raises FivetranSyncTimeoutError: the timeout passed first.
+        """
+        operator = cast(Any, self)
+        if result is None:
+            ti = context.get("ti") if isinstance(context, Mapping) else None
+            if ti is not None:
+                result = ti.xcom_pull(task_ids=ti.task_id, key=RESULT_BEFORE_WAIT_KEY, map_indexes=ti.map_index)
+        outcome = outcome_from_event(event)
+        operator.log.info("%s", (event or {}).get("message", "Fivetran sync finished."))
+        return combine_sync_result(result, outcome)
+
+    def _sync_wait_hook(self) -> FivetranHook:
+        hook = getattr(self, "hook", None)
+        from fivetran_provider.hooks import FivetranHook
+
+        if isinstance(hook, FivetranHook):
+            return hook
+        return FivetranHook(self.fivetran_conn_id)
+
+
+class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
+    """Start a sync (``POST /v1/connections/{id}/sync``) or historical re-sync (``.../resync``) and wait for it.
+
+    The connection is read first: its ``max(succeeded_at, failed_at)`` is the baseline the
+    outcome is judged against, and a **paused** connection fails the task at once (Fivetran
+    would accept the request and do nothing) unless ``unpause_if_paused=True``, which resumes
+    the connection first, says so in the log and in the result, and leaves it resumed.
+
+    A re-sync is requested when ``scope`` is given or ``resync=True``; without a scope it
+    covers the whole connection and the wait also requires ``status.is_historical_sync`` to be
+    false again. If Fivetran answers 409 (a running sync could not be completed first), the
+    operator waits for that sync to end and asks again, up to three times.
+
+    Returns (XCom) ``{"connection_id", "operation": "sync"|"resync", "force", "scope",
+    "unpaused", "baseline", "dashboard_url", "sync": {...}}`` where ``sync`` holds ``status``
+    (``success``, or ``started`` without waiting), ``succeeded_at``, ``failed_at``, ``polls``
+    and ``waited_seconds``. With ``wait_for_completion=False`` a
+    :class:`~fivetran_provider.sensors.FivetranSyncSensor` can wait later, with
+    ``completed_after`` set to the returned ``baseline``.
+
+    :param connection_id: the Fivetran connection id (templated).
+    :param force: restart a sync that is already running (templated; ``"true"``/``"false"`` accepted).
+        Without it a running sync is left alone and its end counts as the sync's end.
+    :param scope: re-sync only these tables: a non-empty map of schema name to a non-empty list
+        of table names, or its JSON text (templated). Empty text, ``"None"`` or ``"null"`` (a
+        rendered null) mean no scope.
+    :param resync: request a historical re-sync of the whole connection (templated).
+    :param wait_for_completion: wait until the sync has finished (templated).
+    :param deferrable: wait in the triggerer instead of the worker; defaults to Airflow's
+        ``[operators] default_deferrable``.
+    :param poll_interval: seconds (or timedelta) between status reads.
+    :param timeout: how long to wait for the sync to finish after requesting it (seconds or
+        timedelta; ``None`` waits without limit). Default 24 hours.
+    :param unpause_if_paused: resume a paused connection instead of failing.
+    :param resume_rescheduled: when Fivetran reschedules the sync of a ``manual`` connection,
+        start it again once ``rescheduled_for`` has come (auto connections resume by themselves).
+    :param fivetran_conn_id: the Airflow connection id (templated).
+    """
+
+    template_fields = ("connection_id", "force", "scope", "resync", "wait_for_completion", "fivetran_conn_id")
+    template_fields_renderers = {"scope": "json"}
+    operator_extra_links = (FivetranConnectionLink(),)
+    ui_color = "#d6e4ff"
+
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        force: bool | str = False,
+        scope: Mapping[str, Any] | str | None = None,
+        resync: bool | str = False,
+        wait_for_completion: bool | str = True,
+        deferrable: bool | None = None,
+        poll_interval: float | timedelta = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta | None = DEFAULT_TIMEOUT,
+        unpause_if_paused: bool = False,
+        resume_rescheduled: bool = True,
+        fivetran_conn_id: str = "fivetran_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.connection_id = connection_id
+        self.force = force
+        self.scope = scope
+        self.resync = resync
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.unpause_if_paused = bool(unpause_if_paused)
+        self.resume_rescheduled = bool(resume_rescheduled)
+        self.fivetran_conn_id = fivetran_conn_id
+        # Literal values are checked when the DAG is parsed; templated ones after rendering.
+        seconds_or_none(poll_interval, "poll_interval")
+        seconds_or_none(timeout, "timeout")
+        for name, check in (
+            ("connection_id", fields.validate_connection_id),
+            ("force", lambda value: fields.coerce_bool("force", value)),
+            ("resync", lambda value: fields.coerce_bool("resync", value)),
+            ("scope", lambda value: fields.validate_resync_scope(_none_if_blank(value))),
+            ("wait_for_completion", lambda value: fields.coerce_bool("wait_for_completion", value)),
+        ):
+            value = getattr(self, name)
+            if not has_template(value):
+                check(value)
+
+    @cached_property
+    def hook(self) -> FivetranHook:
+        """The hook for the (rendered) ``fivetran_conn_id``."""
+        from fivetran_provider.hooks import FivetranHook
+
+        return FivetranHook(self.fivetran_conn_id)
+
+    def execute(self, context: Context) -> Any:
+        """Check the connection, request the sync or re-sync, and wait for it if asked to.
+
+        :param context: the task context.
+        """
+        connection_id = fields.validate_connection_id(self.connection_id)
+        if isinstance(context, Mapping) and context.get("ti") is not None:
+            FivetranConnectionLink.persist(context, connection_id)
+        force = fields.coerce_bool("force", self.force)
+        scope = fields.validate_resync_scope(_none_if_blank(self.scope))
+        resync = fields.coerce_bool("resync", self.resync) or scope is not None
+        if resync and force:
+            self.log.warning("force applies to syncs, not re-syncs; it is ignored for this re-sync")
+        hook = self.hook
+        connection = hook.get_connection_details(connection_id)
+        unpaused = False
+        if connection.get("paused") is True:
+            if not self.unpause_if_paused:
+                raise FivetranConnectionPausedError(
+                    f"Fivetran connection {connection_id} is paused: a "
+                    f"{'re-sync' if resync else 'sync'} would not run. Resume the connection first, or set "
+                    f"unpause_if_paused=True to resume it here. See {dashboard_url(connection_id)}",
+                    connection_id=connection_id,
+                    dashboard_url=dashboard_url(connection_id),
+                )
+            hook.update_connection(connection_id, paused=False, current_state=connection)
+            unpaused = True
+            self.log.warning(
+                "Fivetran connection %s was paused; resumed it because unpause_if_paused=True. "
+                "It stays resumed after this task.",
+                connection_id,
+            )
+        if resync:
+            baseline = self._request_resync(hook, connection_id, scope, connection)
+        else:
+            baseline = capture_baseline(connection)
+            hook.start_sync(connection_id, force=force)
+            self.log.info("Requested a %ssync of Fivetran connection %s", "forced " if force else "", connection_id)
+        result = {
+            "connection_id": connection_id,
+            "operation": "resync" if resync else "sync",
+            "force": False if resync else force,
+            "scope": scope,
+            "unpaused": unpaused,
+            "baseline": baseline,
+            "dashboard_url": dashboard_url(connection_id),
+        }
+        return self.wait_for_sync(
+            context,
+            connection_id=connection_id,
+            baseline=baseline,
+            historical=resync and scope is None,
+            result=result,
+            hook=hook,
+        )
+
+    def _request_resync(
+        self, hook: FivetranHook, connection_id: str, scope: dict[str, list[str]] | None, connection: dict[str, Any]
+    ) -> str | None:
+        """POST /resync, waiting out a 409 (a running sync) up to three times; return the baseline."""
+        poll_interval = seconds_or_none(self.poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL
+        timeout = seconds_or_none(self.timeout, "timeout")
+        give_up = None if timeout is None else time.time() + timeout
+        for attempt in range(1, _RESYNC_CONFLICT_ATTEMPTS + 1):
+            baseline = capture_baseline(connection)
+            try:
+                hook.resync(connection_id, scope)
+            except FivetranConflictError as error:
+                if attempt == _RESYNC_CONFLICT_ATTEMPTS or (give_up is not None and time.time() >= give_up):
+                    raise
+                self.log.warning(
+                    "Fivetran refused the re-sync of %s (%s); waiting for the running sync to end, then asking again",
+                    connection_id,
+                    error.message,
+                )
+                connection = hook.get_connection_details(connection_id)
+                while (connection.get("status") or {}).get("sync_state") == "syncing":
+                    if give_up is not None and time.time() >= give_up:
+                        raise
+                    time.sleep(poll_interval)
+                    connection = hook.get_connection_details(connection_id)
+                continue
+            self.log.info(
+                "Requested a historical re-sync of Fivetran connection %s (%s)",
+                connection_id,
+                "tables " + ", ".join(f"{schema}.{table}" for schema, tables in scope.items() for table in tables)
+                if scope
+                else "whole connection",
+            )
+            return baseline
+        raise AssertionError("unreachable")  # pragma: no cover

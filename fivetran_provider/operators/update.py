@@ -1,0 +1,208 @@
+"""``UpdateFivetranConnectionOperator``: change any setting of one Fivetran connection, diff-only and undoable."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from fivetran_provider import changes, fields
+from fivetran_provider._compat import BaseOperator
+from fivetran_provider.hooks import FivetranHook
+from fivetran_provider.links import FivetranConnectionLink
+from fivetran_provider.operators._common import (
+    ASSUME_NEEDS_MET,
+    apply_change,
+    check_literal_fields,
+    is_templated,
+    register_secrets,
+    reject_unknown_arguments,
+)
+
+if TYPE_CHECKING:
+    from fivetran_provider._compat import Context
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FIELD_DEFAULTS: Mapping[str, Any] = {"run_setup_tests": False}
+"""Defaults of PATCH-field arguments that are not ``None`` (not given)."""
+
+SECRET_FIELDS: tuple[str, ...] = tuple(name for name in fields.PATCH_FIELDS if fields.FIELDS[name].sensitive)
+"""PATCH fields that may carry credentials."""
+
+_ANNOTATIONS: Mapping[str, str] = {
+    "bool": "bool | str | None",
+    "int": "int | str | None",
+    "object": "dict[str, Any] | str | None",
+}
+
+
+def with_field_keywords(init: F) -> F:
+    """Declare every PATCH field of the catalogue as a keyword argument of an operator's ``__init__``.
+
+    The function itself takes them through ``**kwargs``; the declared signature is what Airflow
+    reads to accept them in ``partial()``/``expand()`` and what ``help()`` and IDEs show.
+
+    :param init: the ``__init__`` to decorate.
+    """
+    signature = inspect.signature(init)
+    own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    rest = [p for p in signature.parameters.values() if p.kind is inspect.Parameter.VAR_KEYWORD]
+    added = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=FIELD_DEFAULTS.get(name),
+            annotation=_ANNOTATIONS.get(fields.FIELDS[name].kind, "str | None"),
+        )
+        for name in fields.PATCH_FIELDS
+        if name not in signature.parameters
+    ]
+    init.__signature__ = signature.replace(parameters=[*own, *added, *rest])  # type: ignore[attr-defined]
+    return init
+
+
+class SecretFieldsMixin:
+    """Keep credential-bearing fields out of logs, rendered fields and reprs.
+
+    Right after the templates are rendered (and at the start of ``execute``), every string inside
+    ``config``, ``auth`` and ``external_secrets_keys_config`` is registered with Airflow's secret
+    masker, the real values move to a private attribute, and the public attributes (which the
+    "Rendered Template" view stores) are replaced by masked copies.
+    """
+
+    _secret_values: dict[str, Any]
+    _secret_field_names: ClassVar[tuple[str, ...]] = SECRET_FIELDS
+
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Iterable[str],
+        context: Any,
+        jinja_env: Any,
+        seen_oids: set[int],
+    ) -> None:
+        super()._do_render_template_fields(  # type: ignore[misc]
+            parent, template_fields, context, jinja_env, seen_oids
+        )
+        if parent is self:
+            self._protect_secrets()
+
+    def _protect_secrets(self) -> None:
+        if getattr(self, "_secret_values", None) is None:
+            object.__setattr__(self, "_secret_values", {})
+        for name in self._secret_field_names:
+            if name in self._secret_values:
+                continue
+            value = getattr(self, name, None)
+            if value is None:
+                continue
+            parsed: Any = value
+            if isinstance(value, str):
+                register_secrets(value)
+                try:
+                    parsed = fields.coerce_object(name, value, show_value=False)
+                except fields.FivetranValidationError:
+                    parsed = fields.MASKED_VALUE
+            register_secrets(parsed)
+            self._secret_values[name] = value
+            object.__setattr__(self, name, changes.mask_field(name, parsed))
+
+    def _field_value(self, name: str) -> Any:
+        stored = getattr(self, "_secret_values", None) or {}
+        return stored[name] if name in stored else getattr(self, name, None)
+
+
+class UpdateFivetranConnectionOperator(SecretFieldsMixin, BaseOperator):
+    """Change settings of one Fivetran connection, sending only what differs, and record how to undo it.
+
+    The connection is read first; only the fields whose value differs are sent in one
+    ``PATCH /v1/connections/{id}``. When nothing differs, nothing is sent. The XCom return value
+    is a change record (:mod:`fivetran_provider.changes`) with the before and after values of
+    each changed field (secrets masked); ``RestoreFivetranConnectionOperator(restore_from=...)``
+    undoes the change from it.
+
+    Every PATCH body field of the Fivetran API is a keyword argument (see
+    :mod:`fivetran_provider.fields`), and every argument is templated. Values may be rendered
+    text: ``"true"``, ``"1440"`` and JSON text for objects are coerced to the right type, so
+    ``is_historical_sync="{{ params.full_refresh }}"`` works without native rendering. Literal
+    values are validated when the DAG is parsed; templated ones after rendering, before anything
+    is sent.
+
+    Setup tests are not run unless ``run_setup_tests=True``. ``config`` and ``auth`` values are
+    registered with the secret masker, never logged, and never stored in XCom in clear (``auth``
+    not at all).
+
+    :param connection_id: the Fivetran connection id (templated; can be mapped with ``expand``).
+    :param fivetran_conn_id: the Airflow connection holding the Fivetran API key and secret (templated).
+    :param dry_run: log the planned change and send nothing.
+    """
+
+    template_fields: Sequence[str] = ("connection_id", "fivetran_conn_id", *fields.PATCH_FIELDS)
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        name: "json" for name in fields.PATCH_FIELDS if fields.FIELDS[name].kind == "object"
+    }
+    operator_extra_links = (FivetranConnectionLink(),)
+    ui_color = "#d9ecff"
+
+    @with_field_keywords
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        fivetran_conn_id: str = FivetranHook.default_conn_name,
+        dry_run: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        given = {name: kwargs.pop(name, FIELD_DEFAULTS.get(name)) for name in fields.PATCH_FIELDS}
+        reject_unknown_arguments(type(self), kwargs)
+        super().__init__(**kwargs)
+        self.connection_id = connection_id
+        self.fivetran_conn_id = fivetran_conn_id
+        self.dry_run_enabled = fields.coerce_bool("dry_run", dry_run)
+        for name, value in given.items():
+            setattr(self, name, value)
+        if not is_templated(connection_id):
+            fields.validate_connection_id(connection_id)
+        check_literal_fields(given)
+
+    def requested_fields(self) -> dict[str, Any]:
+        """The PATCH fields this task was given (rendered values), ``None`` ones left out."""
+        result = {name: self._field_value(name) for name in fields.PATCH_FIELDS}
+        return {name: value for name, value in result.items() if value is not None}
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Read the connection, send the differing fields, and return the change record.
+
+        :param context: the task context.
+        """
+        self._protect_secrets()
+        connection_id = fields.validate_connection_id(self.connection_id)
+        requested = self.requested_fields()
+        fields.validate_update(requested, current=ASSUME_NEEDS_MET)
+        FivetranConnectionLink.persist(context, connection_id)
+        record = changes.new_record("update", dry_run=self.dry_run_enabled)
+        hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
+        try:
+            entry = apply_change(hook, connection_id, requested, log=self.log, dry_run=self.dry_run_enabled)
+        finally:
+            hook.close()
+        if entry is None:
+            changes.add_unchanged(record, connection_id)
+        else:
+            changes.add_entry(record, entry)
+        return record
+
+
+def _field_docs() -> str:
+    lines = []
+    for spec in fields.FIELD_SPECS:
+        default = FIELD_DEFAULTS.get(spec.name)
+        suffix = f" Default {default!r}." if default is not None else ""
+        lines.append(f"    :param {spec.name}: {spec.description} Allowed: {spec.allowed}.{suffix}")
+    return "\n".join(lines)
+
+
+UpdateFivetranConnectionOperator.__doc__ = (UpdateFivetranConnectionOperator.__doc__ or "").rstrip() + (
+    "\n" + _field_docs() + "\n"
+)

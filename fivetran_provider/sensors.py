@@ -1,0 +1,227 @@
+"""``FivetranSyncSensor``: wait for a Fivetran sync that someone else started (Fivetran's scheduler, another DAG)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from fivetran_provider import fields
+from fivetran_provider._compat import BaseSensorOperator, PokeReturnValue, default_deferrable
+from fivetran_provider.exceptions import FivetranError, FivetranSensorTimeoutError
+from fivetran_provider.links import FivetranConnectionLink
+from fivetran_provider.sync_status import (
+    DONE,
+    RESUME,
+    SyncWaiter,
+    WaitStep,
+    epoch_to_iso,
+    outcome_from_event,
+    to_iso,
+)
+
+if TYPE_CHECKING:
+    from fivetran_provider._compat import Context
+    from fivetran_provider.hooks import FivetranHook
+
+
+def default_completed_after(context: Context) -> datetime:
+    """The point in time a sensor without ``completed_after`` waits past.
+
+    The end of the DAG run's data interval (for Airflow 3's default timetables that is the
+    logical date, the time the run is for), else its logical date, else the time the run was
+    created for (``run_after``, e.g. a manual trigger), else its start.
+
+    :param context: the task context.
+    """
+    for key in ("data_interval_end", "logical_date"):
+        value = context.get(key)
+        if isinstance(value, datetime):
+            return value
+    dag_run = context.get("dag_run")
+    for attribute in ("run_after", "start_date"):
+        value = getattr(dag_run, attribute, None)
+        if isinstance(value, datetime):
+            return value
+    return datetime.fromtimestamp(time.time()).astimezone()
+
+
+class FivetranSyncSensor(BaseSensorOperator):
+    """Wait until a sync of a Fivetran connection has completed after a point in time.
+
+    For syncs this DAG did not start itself: Fivetran's own schedule, another DAG, or a
+    :class:`~fivetran_provider.operators.sync.FivetranSyncOperator` with
+    ``wait_for_completion=False``. The decision is the same as everywhere in this provider
+    (:func:`fivetran_provider.sync_status.evaluate_sync`):
+
+    * succeeds when ``succeeded_at`` is after ``completed_after`` (and, with ``historical``,
+      ``status.is_historical_sync`` is false), returning ``{"connection_id", "status",
+      "succeeded_at", "failed_at", "baseline", "dashboard_url", ...}`` as XCom;
+    * fails with :class:`~fivetran_provider.exceptions.FivetranSyncFailedError` when a sync
+      failed after that point (and after the last success);
+    * fails with :class:`~fivetran_provider.exceptions.FivetranConnectionPausedError` when the
+      connection is paused, since no sync will come;
+    * a ``manual`` connection whose sync Fivetran rescheduled is started again once
+      ``rescheduled_for`` has come (``resume_rescheduled``);
+    * transient API errors (network, 5xx, 429) are logged and the next poke tries again.
+
+    Works in ``poke`` and ``reschedule`` mode and, with ``deferrable=True``, hands the wait to
+    :class:`~fivetran_provider.triggers.FivetranSyncTrigger` after one poke. The sensor's
+    ``timeout`` ends the wait with :class:`~fivetran_provider.exceptions.FivetranSensorTimeoutError`
+    (an ``AirflowSensorTimeout``, so ``soft_fail`` applies).
+
+    :param connection_id: the Fivetran connection id (templated).
+    :param completed_after: the sync must have completed after this time: a datetime or ISO-8601
+        text, naive values being UTC (templated). Empty, ``None`` or the text ``"None"`` (a
+        rendered null) mean the default: the end of the DAG run's data interval (the logical
+        date for Airflow 3's default timetables; the trigger time for manual runs).
+    :param historical: also require ``status.is_historical_sync`` to be false.
+    :param resume_rescheduled: restart a rescheduled sync of a ``manual`` connection when due.
+    :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
+    :param fivetran_conn_id: the Airflow connection id (templated).
+    :param poke_interval: seconds between checks (also the trigger's poll interval).
+    """
+
+    template_fields = ("connection_id", "completed_after", "fivetran_conn_id")
+    operator_extra_links = (FivetranConnectionLink(),)
+    ui_color = "#d6e4ff"
+
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        completed_after: datetime | str | None = None,
+        historical: bool = False,
+        resume_rescheduled: bool = True,
+        deferrable: bool | None = None,
+        fivetran_conn_id: str = "fivetran_default",
+        poke_interval: float | timedelta = 60,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, **kwargs)
+        self.connection_id = connection_id
+        self.completed_after = completed_after
+        self.historical = fields.coerce_bool("historical", historical)
+        self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
+        self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
+        self.fivetran_conn_id = fivetran_conn_id
+        if not (isinstance(connection_id, str) and "{{" in connection_id):
+            fields.validate_connection_id(connection_id)
+        if not (isinstance(completed_after, str) and "{{" in completed_after):
+            self._given_completed_after()
+        if not self.poke_interval > 0:
+            raise fields.FivetranValidationError("poke_interval", poke_interval, "a number of seconds above 0")
+
+    @cached_property
+    def hook(self) -> FivetranHook:
+        """The hook for the (rendered) ``fivetran_conn_id``."""
+        from fivetran_provider.hooks import FivetranHook
+
+        return FivetranHook(self.fivetran_conn_id)
+
+    def _given_completed_after(self) -> str | None:
+        value = self.completed_after
+        if isinstance(value, str) and value.strip() in ("", "None", "none", "null"):
+            return None
+        return to_iso(value, "completed_after")
+
+    def completed_after_for(self, context: Context) -> str:
+        """The baseline this run waits past, as ISO-8601 UTC.
+
+        :param context: the task context.
+        """
+        given = self._given_completed_after()
+        if given is not None:
+            return given
+        iso = to_iso(default_completed_after(context))
+        assert iso is not None
+        return iso
+
+    def _waiter(self, context: Context, deadline: float | None) -> SyncWaiter:
+        return SyncWaiter(
+            fields.validate_connection_id(self.connection_id),
+            baseline=self.completed_after_for(context),
+            historical=self.historical,
+            poll_interval=float(self.poke_interval),
+            deadline=deadline,
+            started_at=time.time(),
+            resume_rescheduled=self.resume_rescheduled,
+        )
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """Check the connection once.
+
+        :param context: the task context.
+        :return: a true ``PokeReturnValue`` carrying the outcome once a sync completed, else False.
+        """
+        waiter = self._waiter(context, deadline=None)
+        polled_at = time.time()
+        step: WaitStep
+        try:
+            connection = self.hook.get_connection_details(waiter.connection_id)
+        except FivetranError as error:
+            step = waiter.observe_error(error, polled_at)
+        else:
+            step = waiter.observe(connection, polled_at)
+        if step.action == RESUME:
+            self._note(step)
+            try:
+                self.hook.start_sync(waiter.connection_id, force=False)
+            except FivetranError as error:
+                step = waiter.observe_error(error, polled_at)
+            else:
+                step = waiter.after_resume(polled_at)
+        self._note(step)
+        if step.action != DONE:
+            return False
+        return PokeReturnValue(True, outcome_from_event(step.event, timeout_error=FivetranSensorTimeoutError))
+
+    def execute(self, context: Context) -> Any:
+        """Poke (or reschedule) as any sensor; with ``deferrable`` poke once, then defer.
+
+        :param context: the task context.
+        """
+        if context.get("ti") is not None:
+            FivetranConnectionLink.persist(context, fields.validate_connection_id(self.connection_id))
+        if not self.deferrable:
+            return super().execute(context)
+        first = self.poke(context)
+        if isinstance(first, PokeReturnValue) and first:
+            return first.xcom_value
+        from fivetran_provider.triggers import FivetranSyncTrigger
+
+        started = time.time()
+        settings = self.hook.settings
+        trigger = FivetranSyncTrigger(
+            connection_id=fields.validate_connection_id(self.connection_id),
+            fivetran_conn_id=self.fivetran_conn_id,
+            baseline=self.completed_after_for(context),
+            historical=self.historical,
+            poll_interval=float(self.poke_interval),
+            deadline=epoch_to_iso(started + float(self.timeout)),
+            waiting_since=epoch_to_iso(started),
+            retry_policy=settings.retry_policy.to_dict(),
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            resume_rescheduled=self.resume_rescheduled,
+        )
+        self.defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout) + max(300.0, 2 * float(self.poke_interval))),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger fired: return the outcome or raise a typed error.
+
+        :param context: the task context.
+        :param event: the trigger's event payload.
+        """
+        outcome = outcome_from_event(event, timeout_error=FivetranSensorTimeoutError)
+        self.log.info("%s", (event or {}).get("message", "Fivetran sync completed."))
+        return outcome
+
+    def _note(self, step: WaitStep) -> None:
+        if step.note:
+            (self.log.warning if step.warning else self.log.info)("%s", step.note)

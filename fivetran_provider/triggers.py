@@ -1,0 +1,316 @@
+"""``FivetranSyncTrigger``: wait for a Fivetran sync in the triggerer, without blocking its event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from fivetran_provider import fields
+from fivetran_provider._compat import BaseTrigger, TriggerEvent
+from fivetran_provider.hooks import ClientSettings, FivetranAsyncHook, FivetranHook
+from fivetran_provider.retry import RetryPolicy
+from fivetran_provider.sync_status import (
+    DONE,
+    RESUME,
+    SyncWaiter,
+    WaitStep,
+    epoch_to_iso,
+    parse_timestamp,
+    to_iso,
+)
+
+#: Triggers of one event loop that use the same API URL, credentials and timeouts share one
+#: small pool of HTTP clients instead of building one each. Building an ``httpx.AsyncClient``
+#: loads the CA bundle (about 15 ms of CPU on the event loop, plus memory); with hundreds of
+#: triggers that alone stalls the triggerer. Set to False to give every trigger its own client
+#: (the benchmark compares both).
+SHARE_CLIENTS = True
+
+#: Requests in flight at once per pool; further requests wait their turn (FIFO). Each client of
+#: the pool carries one request at a time on one kept-alive connection. One multi-connection
+#: client would be simpler, but httpcore rescans all of a pool's connections (and its whole
+#: queue) whenever a request starts or ends, which costs more event-loop CPU than the request
+#: itself once there are dozens of connections. Fivetran allows a few requests per second per
+#: account, so 16 in flight is plenty even with slow answers.
+MAX_CONCURRENT_REQUESTS = 16
+
+#: The first poll of a trigger comes after a random delay of up to this many seconds (at most
+#: one poll interval).
+FIRST_POLL_SPREAD = 5.0
+
+_Key = tuple[Any, ...]
+
+
+class _ClientPool:
+    """HTTP clients shared by the triggers of one event loop, one request per client at a time.
+
+    Quacks like the part of ``httpx.AsyncClient`` the async hook uses (``request``, ``aclose``).
+
+    :param template: the client the hook built; further clients copy its settings but share one
+        TLS context.
+    """
+
+    def __init__(self, template: Any) -> None:
+        self.template = template
+        self.clients: list[Any] = [template]
+        self.idle: asyncio.LifoQueue[Any] = asyncio.LifoQueue()  # warmest connection first
+        self.idle.put_nowait(template)
+        self.users = 0
+        self._tls: Any = None
+
+    def _new_client(self) -> Any:
+        import httpx
+
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        template = self.template
+        client = httpx.AsyncClient(
+            base_url=template.base_url,
+            auth=template.auth,
+            headers=template.headers,
+            timeout=template.timeout,
+            follow_redirects=template.follow_redirects,
+            trust_env=template.trust_env,
+            verify=self._tls,
+        )
+        self.clients.append(client)
+        return client
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        """Send one request on a free client (the response body is read before the client is freed)."""
+        if self.idle.empty() and len(self.clients) < MAX_CONCURRENT_REQUESTS:
+            client = self._new_client()
+        else:
+            client = await self.idle.get()
+        try:
+            return await client.request(*args, **kwargs)
+        finally:
+            self.idle.put_nowait(client)
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether every client of the pool is closed."""
+        return all(client.is_closed for client in self.clients)
+
+    async def aclose(self) -> None:
+        """Close every client of the pool."""
+        for client in self.clients:
+            await client.aclose()
+
+
+_shared: dict[_Key, _ClientPool] = {}
+
+
+def _client_key(settings: ClientSettings) -> _Key:
+    digest = hashlib.sha256(f"{settings.api_key}\0{settings.api_secret}".encode()).hexdigest()
+    return (
+        asyncio.get_running_loop(),
+        settings.base_url,
+        digest,
+        settings.connect_timeout,
+        settings.read_timeout,
+    )
+
+
+class _TriggerHook(FivetranAsyncHook):
+    """The async hook, borrowing the client pool shared by the triggers of this event loop."""
+
+    _shared_key: _Key | None = None
+
+    async def _aclient(self) -> Any:
+        if not SHARE_CLIENTS or self._client is not None:
+            return await super()._aclient()
+        key = _client_key(await self.asettings())
+        pool = _shared.get(key)
+        if pool is None:
+            client = await super()._aclient()  # builds self._client
+            pool = _shared.setdefault(key, _ClientPool(client))
+            if pool.template is not client:  # another trigger won a race: use its pool
+                await client.aclose()
+        pool.users += 1
+        self._client, self._shared_key = pool, key
+        return pool
+
+    async def aclose(self) -> None:
+        key, self._shared_key = self._shared_key, None
+        if key is None:
+            await super().aclose()
+            return
+        self._client = None
+        pool = _shared.get(key)
+        if pool is None:
+            return
+        pool.users -= 1
+        if pool.users <= 0:
+            del _shared[key]
+            await pool.aclose()
+
+
+def _seconds(value: float | int | str, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise fields.FivetranValidationError(name, value, "a number of seconds above 0") from None
+    if not number > 0:
+        raise fields.FivetranValidationError(name, value, "a number of seconds above 0")
+    return number
+
+
+class FivetranSyncTrigger(BaseTrigger):
+    """Poll a Fivetran connection until the sync requested after ``baseline`` has finished.
+
+    Fires exactly one event, whose payload is the outcome described in
+    :meth:`fivetran_provider.sync_status.SyncWaiter.event`: ``status`` is ``success``,
+    ``failed``, ``paused``, ``timeout`` or ``error``, with the connection id, a message, the
+    timestamps seen and the dashboard link. :func:`fivetran_provider.sync_status.outcome_from_event`
+    turns it into a return value or a typed exception.
+
+    Nothing blocks the event loop: the Airflow connection is read through Airflow's async API,
+    HTTP goes through ``httpx.AsyncClient`` (a small pool per API URL and credentials, shared by
+    the triggers of the event loop, see :data:`MAX_CONCURRENT_REQUESTS`) and every wait is an
+    ``asyncio.sleep``. Polls run at a fixed rate from the start of each poll; the first comes
+    after a random delay of up to ``min(poll_interval, 5 s)`` so that triggers started together
+    (a triggerer restart) do not poll in lockstep. Requests are retried
+    with the same :class:`~fivetran_provider.retry.RetryPolicy` as the synchronous hook; a poll
+    that still fails with a transient error (network, 5xx, 429, a malformed answer) is logged
+    and tried again at the next interval (or after ``Retry-After``) until the deadline, so a
+    Fivetran hiccup does not fail a wait of many hours. Errors that will not go away by
+    themselves (401, 403, 404, a missing Airflow connection) end the wait at once.
+
+    :param connection_id: the Fivetran connection id.
+    :param fivetran_conn_id: the Airflow connection id (never credentials: the connection is
+        read inside the triggerer).
+    :param baseline: ISO-8601 UTC ``max(succeeded_at, failed_at)`` captured before the sync was
+        requested (see :func:`~fivetran_provider.sync_status.capture_baseline`), or ``None``
+        if the connection had never synced.
+    :param historical: also wait for ``status.is_historical_sync`` to turn false.
+    :param poll_interval: seconds between polls.
+    :param deadline: when to give up (datetime or ISO-8601; ``None``: never).
+    :param waiting_since: when the wait began (for messages; defaults to now).
+    :param retry_policy: the hook's retry policy as :meth:`RetryPolicy.to_dict` (``None``: the
+        Airflow connection's extras decide).
+    :param connect_timeout: seconds to wait for a TCP connection (``None``: connection extras).
+    :param read_timeout: seconds to wait for an answer (``None``: connection extras).
+    :param resume_rescheduled: when a ``manual`` connection's sync was rescheduled, ``POST /sync``
+        again once ``rescheduled_for`` has come.
+    """
+
+    def __init__(
+        self,
+        connection_id: str,
+        fivetran_conn_id: str = FivetranHook.default_conn_name,
+        baseline: str | datetime | None = None,
+        historical: bool = False,
+        poll_interval: float = 60.0,
+        deadline: str | datetime | None = None,
+        waiting_since: str | datetime | None = None,
+        retry_policy: Mapping[str, Any] | None = None,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        resume_rescheduled: bool = True,
+    ) -> None:
+        super().__init__()
+        self.connection_id = fields.validate_connection_id(connection_id)
+        self.fivetran_conn_id = fivetran_conn_id
+        self.baseline = to_iso(baseline, "baseline")
+        self.historical = fields.coerce_bool("historical", historical)
+        self.poll_interval = _seconds(poll_interval, "poll_interval")
+        self.deadline = to_iso(deadline, "deadline")
+        self.waiting_since = to_iso(waiting_since, "waiting_since") or epoch_to_iso(time.time())
+        self.retry_policy = None if retry_policy is None else RetryPolicy.from_mapping(retry_policy).to_dict()
+        self.connect_timeout = None if connect_timeout is None else float(connect_timeout)
+        self.read_timeout = None if read_timeout is None else float(read_timeout)
+        self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The class path and JSON-serialisable keyword arguments that rebuild this trigger."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "connection_id": self.connection_id,
+                "fivetran_conn_id": self.fivetran_conn_id,
+                "baseline": self.baseline,
+                "historical": self.historical,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "waiting_since": self.waiting_since,
+                "retry_policy": self.retry_policy,
+                "connect_timeout": self.connect_timeout,
+                "read_timeout": self.read_timeout,
+                "resume_rescheduled": self.resume_rescheduled,
+            },
+        )
+
+    def _hook(self) -> FivetranAsyncHook:
+        return _TriggerHook(
+            self.fivetran_conn_id,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            retry_policy=self.retry_policy,
+        )
+
+    def _waiter(self) -> SyncWaiter:
+        deadline = parse_timestamp(self.deadline)
+        started = parse_timestamp(self.waiting_since)
+        return SyncWaiter(
+            self.connection_id,
+            baseline=self.baseline,
+            historical=self.historical,
+            poll_interval=self.poll_interval,
+            deadline=None if deadline is None else deadline.timestamp(),
+            started_at=time.time() if started is None else started.timestamp(),
+            resume_rescheduled=self.resume_rescheduled,
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the sync has finished, failed, been paused or the deadline passed; yield one event."""
+        event = await self.wait()
+        yield TriggerEvent(event)
+
+    async def wait(self) -> dict[str, Any]:
+        """The polling loop; returns the event payload. The HTTP client is always released."""
+        waiter = self._waiter()
+        # Many triggers start at once after a triggerer restart or a mass deferral; a random
+        # offset before the first poll spreads their connection lookups and keeps their polls
+        # from landing on the event loop in lockstep for the rest of the wait. Nothing can be
+        # missed meanwhile: completion is judged against the baseline, not against this moment.
+        await asyncio.sleep(random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD)))
+        hook = self._hook()
+        try:
+            while True:
+                polled_at = time.time()
+                step = await self._poll(hook, waiter, polled_at)
+                if step.action == RESUME:
+                    self._note(step)
+                    try:
+                        await hook.astart_sync(self.connection_id, force=False)
+                    except Exception as error:  # judged by the waiter: transient ones keep the wait going
+                        step = waiter.observe_error(error, polled_at)
+                    else:
+                        step = waiter.after_resume(polled_at)
+                self._note(step)
+                if step.action == DONE:
+                    assert step.event is not None
+                    return step.event
+                await asyncio.sleep(max(0.0, step.until - time.time()))
+        finally:
+            await hook.aclose()
+
+    async def _poll(self, hook: FivetranAsyncHook, waiter: SyncWaiter, polled_at: float) -> WaitStep:
+        try:
+            connection = await hook.aget_connection_details(self.connection_id)
+        except Exception as error:  # judged by the waiter: transient ones keep the wait going
+            return waiter.observe_error(error, polled_at)
+        return waiter.observe(connection, polled_at)
+
+    def _note(self, step: WaitStep) -> None:
+        if step.note:
+            if step.warning:
+                self.log.warning("%s", step.note)
+            else:
+                self.log.info("%s", step.note)

@@ -1,0 +1,324 @@
+"""The example DAGs (and a few test DAGs in ``tests/dags``) run end to end with ``dag.test()``.
+
+Each run uses the migrated SQLite metadata DB and talks HTTP to the simulator. Assertions are on
+what a user would see: connection states in the simulator, the requests it received, task and
+run states, and what is stored in the XCom and rendered-fields tables.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fivetran_provider.links import XCOM_KEY
+from fivetran_provider.testing import FivetranSimulator
+from fivetran_provider.testing.demo import seed_demo_account
+
+EXAMPLE_DAGS = Path(__file__).resolve().parent.parent / "example_dags"
+EXAMPLE_IDS = {
+    "fivetran_pause_during_migration",
+    "fivetran_historical_resync_before_backfill",
+    "fivetran_temporary_schedule_change",
+    "fivetran_update_many_connections",
+}
+CONFIG_PASSWORD = "Pa55word-in-config-7781"  # literal in tests/dags/fivetran_test_secrets.py
+SETTINGS = ("paused", "sync_frequency", "daily_sync_time", "schedule_type", "config", "data_delay_sensitivity")
+
+
+def task_states(dag_run: Any) -> dict[str, str]:
+    return {
+        (ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): str(ti.state)
+        for ti in dag_run.get_task_instances()
+    }
+
+
+def xcoms(dag_run: Any) -> list[Any]:
+    """Every XCom row of a run: (task_id, map_index, key, value)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.scalars(
+            select(XComModel).where(XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id)
+        ).all()
+        return [(row.task_id, row.map_index, row.key, _loaded(row.value)) for row in rows]
+
+
+def _loaded(value: Any) -> Any:
+    while isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            break
+    return value
+
+
+def xcom(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
+    values = [value for tid, _index, k, value in xcoms(dag_run) if tid == task_id and k == key]
+    return values[0] if len(values) == 1 else values
+
+
+def rendered_fields(dag_run: Any) -> list[Any]:
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.scalars(
+            select(RenderedTaskInstanceFields).where(
+                RenderedTaskInstanceFields.dag_id == dag_run.dag_id,
+                RenderedTaskInstanceFields.run_id == dag_run.run_id,
+            )
+        ).all()
+        return [(row.task_id, row.rendered_fields) for row in rows]
+
+
+def settings(sim: FivetranSimulator, connection_id: str) -> dict[str, Any]:
+    view = sim.connection(connection_id)
+    return {name: view.get(name) for name in SETTINGS}
+
+
+@pytest.fixture
+def demo(fivetran_conn: FivetranSimulator) -> FivetranSimulator:
+    seed_demo_account(fivetran_conn)
+    return fivetran_conn
+
+
+# ------------------------------------------------------------------------------------ parsing
+
+
+def test_examples_parse_without_errors_and_touch_nothing(dag_bag: Any, fivetran_conn: FivetranSimulator) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) >= EXAMPLE_IDS
+    for dag_id in bag.dag_ids:
+        dag = bag.get_dag(dag_id)
+        assert dag is not None
+        assert dag.doc_md and len(dag.doc_md) > 200, f"{dag_id} needs a docstring explaining it"
+        assert "example" in dag.tags
+    assert fivetran_conn.requests == []  # parsing made no API call
+
+
+# ------------------------------------------------------------------------------------ pause during migration
+
+
+def test_pause_during_migration_pauses_then_resumes_and_leaves_a_paused_connection_paused(
+    run_dag: Any, demo: FivetranSimulator
+) -> None:
+    before = {cid: settings(demo, cid) for cid in ("mellow_quartz", "brisk_heron", "quiet_meadow")}
+    assert before["brisk_heron"]["paused"] is True
+
+    dag_run = run_dag("fivetran_pause_during_migration")
+
+    assert dag_run.state == "success"
+    assert task_states(dag_run) == {
+        "pause_connections": "success",
+        "migrate": "success",
+        "resume_connections": "success",
+    }
+    pause_record = xcom(dag_run, "pause_connections")
+    assert pause_record["connection_ids"] == ["mellow_quartz", "quiet_meadow"]
+    assert pause_record["unchanged"] == ["brisk_heron"]
+    assert xcom(dag_run, "resume_connections")["connection_ids"] == ["mellow_quartz", "quiet_meadow"]
+    # Paused first, resumed afterwards; the connection paused on purpose was never touched.
+    sent = [(r.path.rsplit("/", 1)[1], r.body["paused"]) for r in demo.requests_for("PATCH")]
+    assert len(sent) == 4
+    assert set(sent[:2]) == {("mellow_quartz", True), ("quiet_meadow", True)}
+    assert set(sent[2:]) == {("mellow_quartz", False), ("quiet_meadow", False)}
+    assert not demo.requests_for("PATCH", "/v1/connections/brisk_heron")
+    assert {cid: settings(demo, cid) for cid in before} == before
+
+
+def test_failed_migration_still_resumes_and_fails_the_run(run_dag: Any, demo: FivetranSimulator) -> None:
+    before = {cid: settings(demo, cid) for cid in ("mellow_quartz", "brisk_heron", "quiet_meadow")}
+
+    dag_run = run_dag("fivetran_test_failing_migration")
+
+    assert dag_run.state == "failed"
+    assert task_states(dag_run) == {
+        "pause_connections": "success",
+        "migrate": "failed",
+        "resume_connections": "success",
+    }
+    assert {cid: settings(demo, cid) for cid in before} == before
+    assert len(demo.requests_for("PATCH")) == 4
+
+
+def test_group_from_a_param_and_a_failed_pause_leaves_nothing_paused(run_dag: Any, demo: FivetranSimulator) -> None:
+    demo.faults.server_error(count=1, status=403, method="PATCH", path_prefix="/v1/connections/silver_comet")
+
+    dag_run = run_dag("fivetran_pause_during_migration", group_id="amber_meadow")
+
+    assert dag_run.state == "failed"
+    states = task_states(dag_run)
+    assert states["pause_connections"] == "failed"
+    assert states["migrate"] == "upstream_failed"
+    assert not demo.connection("silver_comet")["paused"]
+    assert not demo.connection("gentle_harbor")["paused"]
+    assert not demo.requests_for("PATCH", "/v1/connections/mellow_quartz")  # other group untouched
+
+
+# ------------------------------------------------------------------------------------ historical resync
+
+
+def test_historical_resync_with_full_refresh(run_dag: Any, demo: FivetranSimulator) -> None:
+    dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True)
+
+    assert dag_run.state == "success"
+    assert task_states(dag_run) == {"start_historical_resync": "success", "backfill": "success"}
+    assert [r.body for r in demo.requests_for("PATCH")] == [{"is_historical_sync": True, "run_setup_tests": False}]
+    assert any(run["historical"] for run in demo.sync_history("mellow_quartz"))
+    record = xcom(dag_run, "start_historical_resync")
+    assert record["connections"][0]["changes"] == {"is_historical_sync": {"before": False, "after": True}}
+    assert "is_historical_sync" in record["connections"][0]["not_restorable"]
+
+
+def test_historical_resync_without_full_refresh_sends_nothing(run_dag: Any, demo: FivetranSimulator) -> None:
+    dag_run = run_dag("fivetran_historical_resync_before_backfill")  # full_refresh defaults to false
+
+    assert dag_run.state == "success"
+    assert demo.requests_for("PATCH") == []
+    assert not any(run["historical"] for run in demo.sync_history("mellow_quartz"))
+    assert xcom(dag_run, "start_historical_resync")["unchanged"] == ["mellow_quartz"]
+
+
+def test_link_is_stored_even_when_the_task_fails(run_dag: Any, demo: FivetranSimulator) -> None:
+    dag_run = run_dag("fivetran_historical_resync_before_backfill", connection_id="no_such_conn", full_refresh=True)
+
+    assert dag_run.state == "failed"
+    assert task_states(dag_run)["start_historical_resync"] == "failed"
+    url = "https://fivetran.com/dashboard/connections/no_such_conn/status"
+    assert xcom(dag_run, "start_historical_resync", XCOM_KEY) == url
+    # Airflow stores what the link class returns under its own key; the UI reads that one.
+    assert xcom(dag_run, "start_historical_resync", "_link_FivetranConnectionLink") == url
+
+
+# ------------------------------------------------------------------------------------ temporary schedule change
+
+
+def test_temporary_schedule_change_is_restored(run_dag: Any, demo: FivetranSimulator) -> None:
+    before = settings(demo, "quiet_meadow")
+    assert before["schedule_type"] == "auto"
+
+    dag_run = run_dag("fivetran_temporary_schedule_change")
+
+    assert dag_run.state == "success"
+    assert task_states(dag_run) == {"switch_to_manual": "success", "pipeline": "success", "restore_schedule": "success"}
+    assert [r.body for r in demo.requests_for("PATCH", "/v1/connections/quiet_meadow")] == [
+        {"schedule_type": "manual", "run_setup_tests": False},
+        {"schedule_type": "auto", "run_setup_tests": False},
+    ]
+    assert settings(demo, "quiet_meadow") == before
+    assert xcom(dag_run, "switch_to_manual")["connections"][0]["changes"] == {
+        "schedule_type": {"before": "auto", "after": "manual"}
+    }
+
+
+def test_temporary_schedule_change_on_a_manual_connection_changes_nothing(
+    run_dag: Any, demo: FivetranSimulator
+) -> None:
+    dag_run = run_dag("fivetran_temporary_schedule_change", connection_id="silver_comet")
+
+    assert dag_run.state == "success"
+    assert demo.requests_for("PATCH") == []
+    assert xcom(dag_run, "restore_schedule")["patched"] is False
+
+
+# ------------------------------------------------------------------------------------ mapped update
+
+
+def test_update_many_connections_maps_one_task_per_connection(run_dag: Any, demo: FivetranSimulator) -> None:
+    dag_run = run_dag("fivetran_update_many_connections", sync_frequency=720)
+
+    assert dag_run.state == "success"
+    mapped = sorted(
+        (ti.map_index, ti.rendered_map_index, str(ti.state))
+        for ti in dag_run.get_task_instances()
+        if ti.task_id == "update_connection"
+    )
+    assert mapped == [
+        (0, "mellow_quartz", "success"),
+        (1, "silver_comet", "success"),
+        (2, "gentle_harbor", "success"),
+    ]
+    assert {
+        cid: demo.connection(cid)["sync_frequency"] for cid in ("mellow_quartz", "silver_comet", "gentle_harbor")
+    } == {
+        "mellow_quartz": 720,
+        "silver_comet": 720,
+        "gentle_harbor": 720,
+    }
+    assert all(r.body == {"sync_frequency": 720, "run_setup_tests": False} for r in demo.requests_for("PATCH"))
+    records = {
+        value["connection_ids"][0]: value
+        for tid, _i, key, value in xcoms(dag_run)
+        if tid == "update_connection" and key == "return_value"
+    }
+    assert records["mellow_quartz"]["connections"][0]["changes"] == {"sync_frequency": {"before": 60, "after": 720}}
+
+
+def test_mapped_update_is_restored_from_all_its_records(run_dag: Any, fivetran_conn: FivetranSimulator) -> None:
+    sim = fivetran_conn
+    sim.add_connection("m_one", sync_frequency=60)
+    sim.add_connection("m_two", sync_frequency=1440, daily_sync_time="02:00", schedule_type="manual")
+    sim.add_connection("m_three", sync_frequency=360)
+    before = {cid: settings(sim, cid) for cid in ("m_one", "m_two", "m_three")}
+
+    dag_run = run_dag("fivetran_test_mapped_restore", fail_pipeline=True)
+
+    assert dag_run.state == "failed"
+    states = task_states(dag_run)
+    assert states["pipeline"] == "failed"
+    assert states["restore"] == "success"
+    assert {cid: settings(sim, cid) for cid in before} == before
+    assert json.loads(json.dumps(xcom(dag_run, "restore")))["connection_ids"] == ["m_one", "m_two", "m_three"]
+
+
+# ------------------------------------------------------------------------------------ secrets
+
+
+def test_secrets_reach_neither_logs_nor_xcom_nor_rendered_fields(
+    run_dag: Any,
+    fivetran_conn: FivetranSimulator,
+    capfd: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client_secret = "client-secret-from-run-conf-4471"
+    sim = fivetran_conn
+    sim.add_connection("secret_conn", config={"user": "loader", "password": "password-before-rotation-19"})
+    caplog.set_level(logging.DEBUG)
+    capfd.readouterr()
+
+    dag_run = run_dag("fivetran_test_secrets", client_secret=client_secret)
+
+    output = capfd.readouterr()
+    assert dag_run.state == "success"
+    # The values did reach Fivetran ...
+    assert sim.stored_config("secret_conn")["password"] == CONFIG_PASSWORD
+    assert sim.stored_auth("secret_conn") == {
+        "client_access": {"client_id": "loader-client", "client_secret": client_secret}
+    }
+    # ... and nowhere else.
+    logs = output.out + output.err + "\n".join(record.getMessage() for record in caplog.records)
+    stored_xcoms = json.dumps(xcoms(dag_run), default=str)
+    stored_rendered = json.dumps(rendered_fields(dag_run), default=str)
+    for secret in (CONFIG_PASSWORD, client_secret, "password-before-rotation-19"):
+        assert secret not in logs
+        assert secret not in stored_xcoms
+        assert secret not in stored_rendered
+    # The operator did log its change, with the secret masked.
+    assert 'config.password: "******" -> "******"' in logs
+    rotate_rendered = dict(rendered_fields(dag_run))["rotate_credentials"]
+    assert rotate_rendered["auth"] == "******"
+    assert rotate_rendered["connection_id"] == "secret_conn"
+    # The restore refused to write the masked password back and said so.
+    assert "not restoring config.password" in logs
+    assert len(sim.requests_for("PATCH")) == 1
+    assert sim.requests_for("PATCH")[0].body["config"] == {"password": CONFIG_PASSWORD}
