@@ -53,6 +53,8 @@ class Scenario:
     :param story: one line saying what the DAG does.
     :param fault: a fault to inject first, as ``(method, connection id, HTTP status)``; the run
         is then expected to fail.
+    :param sync_seconds: ``(connection id, seconds)``: how long the simulator's next sync of that
+        connection takes, so the run visibly waits for it.
     """
 
     dag_id: str
@@ -60,6 +62,7 @@ class Scenario:
     expect: str | dict[str, Any]
     story: str
     fault: tuple[str, str, int] | None = None
+    sync_seconds: tuple[str, float] | None = None
     ok: bool = False
     seconds: float = 0.0
     rows: list[tuple[str, str, str]] = field(default_factory=list)
@@ -85,9 +88,11 @@ SCENARIOS = [
     ),
     Scenario(
         "fivetran_historical_resync_before_backfill",
-        {"full_refresh": True},
+        {"full_refresh": True, "poll_interval_seconds": 1},
         "restored",
-        "start a historical re-sync of mellow_quartz (an action: no setting changes), then backfill",
+        "start a historical re-sync of mellow_quartz (an action: no setting changes), wait for it "
+        "in the triggerer (the simulator's sync takes 4 s), then backfill",
+        sync_seconds=("mellow_quartz", 4.0),
     ),
     Scenario(
         "fivetran_temporary_schedule_change",
@@ -204,9 +209,14 @@ def judge(scenario: Scenario, sim: Any, before: dict[str, dict[str, Any]]) -> No
             if not sent:
                 verdict = "unchanged" if requests else "untouched"
             elif all(name in ("is_historical_sync", "run_setup_tests") for body in sent for name in body):
-                historical = any(run["historical"] for run in sim.sync_history(connection_id))
-                verdict = "settings unchanged, historical sync ran" if historical else "NO HISTORICAL SYNC"
-                good = good and historical
+                runs = [run for run in sim.sync_history(connection_id) if run["historical"]]
+                finished = [run for run in runs if run["outcome"] == "success"]
+                if finished:
+                    took = finished[-1]["ended_at"] - finished[-1]["started_at"]
+                    verdict = f"settings unchanged; historical sync finished ({took:.1f} s) before the backfill"
+                else:
+                    verdict = "NO FINISHED HISTORICAL SYNC"
+                good = good and bool(finished)
             else:
                 verdict = "restored"
             verdict = verdict if good else "NOT RESTORED"
@@ -234,6 +244,9 @@ def run_dags(sim: Any) -> None:
         ids = [c["id"] for c in sim.state.list_connections()]
         before = {cid: settings_of(sim, cid) for cid in ids}
         sim.clear_requests()
+        if scenario.sync_seconds:
+            connection_id, seconds = scenario.sync_seconds
+            sim.plan_syncs(connection_id, "success", duration=seconds)
         if scenario.fault:
             method, connection_id, status = scenario.fault
             sim.faults.server_error(

@@ -53,6 +53,45 @@ def mask_secret(value: Any, name: str | None = None) -> None:
     _mask(value, name)
 
 
+async def amask_secret(value: Any, name: str | None = None) -> None:
+    """:func:`mask_secret` for code running on an event loop (triggers), without blocking it.
+
+    Airflow 3.3 has an async ``amask_secret`` that tells the supervisor with a non-blocking
+    send. Older versions only have the synchronous one, which may block on the supervisor (and
+    raise ``DeadlockImminentError`` while another async call is in flight), so it runs in a
+    worker thread there, as :func:`aget_connection` does on those versions.
+
+    :param value: a string, or a dict/list whose sensitive entries should be masked.
+    :param name: optional key name, which lets the masker decide on nested values.
+    """
+    try:
+        from airflow.sdk.log import amask_secret as _amask
+    except ImportError:  # pragma: no cover - Airflow before 3.3 or Airflow 2
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(mask_secret)(value, name)
+        return
+    await _amask(value, name)
+
+
+async def aextra_dejson(conn: Any) -> dict[str, Any]:
+    """A connection's extras as a dict (their secrets masked), read without blocking the event loop.
+
+    Uses ``conn.aextra_dejson()`` where the connection has it (Airflow 3.3), which masks the
+    secrets with :func:`amask_secret`'s async send. Otherwise it reads ``conn.extra_dejson``,
+    whose masking is synchronous, in a worker thread.
+
+    :param conn: an Airflow connection, e.g. from :func:`aget_connection`.
+    """
+    if hasattr(conn, "aextra_dejson"):
+        extras = await conn.aextra_dejson()
+    else:  # pragma: no cover - Airflow before 3.3 or Airflow 2
+        from asgiref.sync import sync_to_async
+
+        extras = await sync_to_async(lambda: conn.extra_dejson)()
+    return extras or {}
+
+
 def redact(value: Any) -> Any:
     """Return ``value`` with every registered secret replaced by ``***``.
 
@@ -112,7 +151,9 @@ __all__ = [
     "Context",
     "PokeReturnValue",
     "TriggerEvent",
+    "aextra_dejson",
     "aget_connection",
+    "amask_secret",
     "default_deferrable",
     "get_xcom",
     "mask_secret",

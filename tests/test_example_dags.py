@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fivetran_provider.links import XCOM_KEY
+from fivetran_provider.sync_status import parse_timestamp
 from fivetran_provider.testing import FivetranSimulator
 from fivetran_provider.testing.demo import seed_demo_account
 
@@ -178,6 +180,57 @@ def test_historical_resync_with_full_refresh(run_dag: Any, demo: FivetranSimulat
     record = xcom(dag_run, "start_historical_resync")
     assert record["connections"][0]["changes"] == {"is_historical_sync": {"before": False, "after": True}}
     assert "is_historical_sync" in record["connections"][0]["not_restorable"]
+
+
+def test_historical_resync_waits_in_the_triggerer_before_the_backfill(run_dag: Any, demo: FivetranSimulator) -> None:
+    demo.plan_syncs("mellow_quartz", "success", duration=1.0)
+    dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True, poll_interval_seconds=0.2)
+
+    assert dag_run.state == "success"
+    record = xcom(dag_run, "start_historical_resync")
+    assert record["sync"]["status"] == "success"
+    (run,) = demo.sync_history("mellow_quartz")
+    assert run["historical"] is True and run["outcome"] == "success"
+    assert demo.connection("mellow_quartz")["status"]["is_historical_sync"] is False
+    backfill = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "backfill")
+    assert backfill.start_date.timestamp() >= parse_timestamp(record["sync"]["succeeded_at"]).timestamp()
+    # It polled from the triggerer more than once while the one-second sync ran.
+    assert len(demo.requests_for("GET", "/v1/connections/mellow_quartz")) >= 3
+
+
+def test_failed_historical_resync_fails_the_task_and_skips_the_backfill(
+    run_dag: Any, demo: FivetranSimulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    demo.plan_syncs("mellow_quartz", "failure", duration=0.5, failure_message="Source database unreachable")
+    started = time.monotonic()
+    dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True, poll_interval_seconds=0.2)
+
+    assert time.monotonic() - started < 30  # promptly, not at the 12-hour timeout
+    assert task_states(dag_run) == {"start_historical_resync": "failed", "backfill": "upstream_failed"}
+    output = capfd.readouterr().out
+    assert "historical sync of connection mellow_quartz failed at" in output
+    assert "https://fivetran.com/dashboard/connections/mellow_quartz/status" in output
+
+
+def test_rescheduled_historical_resync_is_waited_out(run_dag: Any, demo: FivetranSimulator) -> None:
+    demo.plan_syncs("mellow_quartz", "rescheduled", "success", duration=0.3, rescheduled_delay=0.8)
+    dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True, poll_interval_seconds=0.2)
+
+    assert dag_run.state == "success"
+    assert [run["outcome"] for run in demo.sync_history("mellow_quartz")][-1] == "success"
+    assert xcom(dag_run, "start_historical_resync")["sync"]["status"] == "success"
+
+
+def test_historical_resync_of_a_paused_connection_is_refused_before_anything_is_sent(
+    run_dag: Any, demo: FivetranSimulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    dag_run = run_dag(
+        "fivetran_historical_resync_before_backfill", connection_id="brisk_heron", full_refresh=True
+    )  # brisk_heron is paused in the demo account
+
+    assert task_states(dag_run)["start_historical_resync"] == "failed"
+    assert demo.requests_for("PATCH") == []
+    assert "stays paused" in capfd.readouterr().out
 
 
 def test_historical_resync_without_full_refresh_sends_nothing(run_dag: Any, demo: FivetranSimulator) -> None:

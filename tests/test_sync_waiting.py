@@ -286,18 +286,19 @@ def test_sensor_fails_on_a_paused_connection(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_mixin_waits_for_a_historical_sync_started_by_a_patch_and_keeps_the_operator_result(
+def test_update_operator_waits_for_a_historical_sync_started_by_a_patch_and_keeps_the_operator_result(
     run_dag: Any, fivetran_conn: FivetranSimulator, mode: str
 ) -> None:
     sim = fivetran_conn
     sim.add_connection("conn_a", succeeded_at=OLD_SUCCESS)
     sim.plan_syncs("conn_a", "success", duration=0.6)
-    dag_run = run_dag(f"test_wait_mixin_{mode}", connection_id="conn_a")
+    dag_run = run_dag(f"test_wait_update_{mode}", connection_id="conn_a")
     assert dag_run.state == "success", states(dag_run)
     assert [r.body.get("is_historical_sync") for r in sim.requests_for("PATCH")] == [True]
     result = xcom(dag_run, "patch")
     # The operator's own result survives the deferral, joined with the outcome under "sync".
-    assert result["connection_id"] == "conn_a" and result["changed"] == ["is_historical_sync"]
+    assert result["connection_ids"] == ["conn_a"]
+    assert result["connections"][0]["changes"] == {"is_historical_sync": {"before": False, "after": True}}
     assert result["sync"]["status"] == "success" and result["sync"]["baseline"] == "2026-01-01T00:00:00.000000Z"
     assert sim.sync_history("conn_a")[0]["historical"] is True
     assert xcom(dag_run, "backfill") == result["sync"]["succeeded_at"]
@@ -305,24 +306,24 @@ def test_mixin_waits_for_a_historical_sync_started_by_a_patch_and_keeps_the_oper
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_mixin_reports_a_failed_historical_sync(
+def test_update_operator_reports_a_failed_historical_sync(
     run_dag: Any, fivetran_conn: FivetranSimulator, capfd: pytest.CaptureFixture[str], mode: str
 ) -> None:
     sim = fivetran_conn
     sim.add_connection("conn_a", succeeded_at=OLD_SUCCESS)
     sim.plan_syncs("conn_a", "failure", duration=0.3, failure_message="Historical sync ran out of disk")
-    dag_run = run_dag(f"test_wait_mixin_{mode}", connection_id="conn_a")
+    dag_run = run_dag(f"test_wait_update_{mode}", connection_id="conn_a")
     assert states(dag_run) == {"patch": "failed", "backfill": "upstream_failed"}
     output = capfd.readouterr().out
     assert "Fivetran historical sync of connection conn_a failed at" in output
     assert "Historical sync ran out of disk" in output
 
 
-def test_mixin_without_waiting_returns_at_once(run_dag: Any, fivetran_conn: FivetranSimulator) -> None:
+def test_update_operator_without_waiting_returns_at_once(run_dag: Any, fivetran_conn: FivetranSimulator) -> None:
     sim = fivetran_conn
     sim.add_connection("conn_a", succeeded_at=OLD_SUCCESS)
     sim.plan_syncs("conn_a", "success", duration=60)
-    dag_run = run_dag("test_wait_mixin_blocking", connection_id="conn_a", wait="false")
+    dag_run = run_dag("test_wait_update_blocking", connection_id="conn_a", wait="false")
     result = xcom(dag_run, "patch")
     assert result["sync"] == {
         "connection_id": "conn_a",

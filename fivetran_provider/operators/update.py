@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from fivetran_provider import changes, fields
-from fivetran_provider._compat import BaseOperator
+from fivetran_provider._compat import BaseOperator, default_deferrable
+from fivetran_provider.exceptions import FivetranValidationError
 from fivetran_provider.hooks import FivetranHook
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.operators._common import (
@@ -18,6 +20,8 @@ from fivetran_provider.operators._common import (
     register_secrets,
     reject_unknown_arguments,
 )
+from fivetran_provider.operators.sync import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, SyncWaitMixin, seconds_or_none
+from fivetran_provider.sync_status import capture_baseline
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
@@ -113,7 +117,7 @@ class SecretFieldsMixin:
         return stored[name] if name in stored else getattr(self, name, None)
 
 
-class UpdateFivetranConnectionOperator(SecretFieldsMixin, BaseOperator):
+class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOperator):
     """Change settings of one Fivetran connection, sending only what differs, and record how to undo it.
 
     The connection is read first; only the fields whose value differs are sent in one
@@ -129,6 +133,14 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, BaseOperator):
     values are validated when the DAG is parsed; templated ones after rendering, before anything
     is sent.
 
+    With ``is_historical_sync=True`` the task also waits, by default, until the historical sync
+    it started has finished (``wait_for_completion``): polling in the worker, or deferring to
+    :class:`~fivetran_provider.triggers.FivetranSyncTrigger` with ``deferrable=True``. Success
+    and failure are judged against the connection as read *before* the update, so a sync that
+    ends before the first poll is not missed; a failed sync fails the task with Fivetran's
+    failure time and the dashboard link. A historical sync on a connection that stays paused
+    would never start, so that combination is refused before anything is sent.
+
     Setup tests are not run unless ``run_setup_tests=True``. ``config`` and ``auth`` values are
     registered with the secret masker, never logged, and never stored in XCom in clear (``auth``
     not at all).
@@ -136,9 +148,23 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, BaseOperator):
     :param connection_id: the Fivetran connection id (templated; can be mapped with ``expand``).
     :param fivetran_conn_id: the Airflow connection holding the Fivetran API key and secret (templated).
     :param dry_run: log the planned change and send nothing.
+    :param wait_for_completion: with ``is_historical_sync=True``, wait until that sync has
+        finished (templated).
+    :param deferrable: wait in the triggerer instead of a worker slot; defaults to Airflow's
+        ``[operators] default_deferrable``.
+    :param poll_interval: seconds (or a timedelta) between two looks at the connection (templated).
+    :param timeout: how long to wait at most (seconds or timedelta; ``None`` for no limit).
+    :param resume_rescheduled: for ``schedule_type="manual"`` connections, start the sync again
+        when Fivetran reschedules it (otherwise nothing would ever resume it).
     """
 
-    template_fields: Sequence[str] = ("connection_id", "fivetran_conn_id", *fields.PATCH_FIELDS)
+    template_fields: Sequence[str] = (
+        "connection_id",
+        "fivetran_conn_id",
+        "wait_for_completion",
+        "poll_interval",
+        *fields.PATCH_FIELDS,
+    )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         name: "json" for name in fields.PATCH_FIELDS if fields.FIELDS[name].kind == "object"
     }
@@ -152,6 +178,11 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, BaseOperator):
         connection_id: str,
         fivetran_conn_id: str = FivetranHook.default_conn_name,
         dry_run: bool = False,
+        wait_for_completion: bool | str = True,
+        deferrable: bool | None = None,
+        poll_interval: float | timedelta = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta | None = DEFAULT_TIMEOUT,
+        resume_rescheduled: bool = True,
         **kwargs: Any,
     ) -> None:
         given = {name: kwargs.pop(name, FIELD_DEFAULTS.get(name)) for name in fields.PATCH_FIELDS}
@@ -160,6 +191,16 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, BaseOperator):
         self.connection_id = connection_id
         self.fivetran_conn_id = fivetran_conn_id
         self.dry_run_enabled = fields.coerce_bool("dry_run", dry_run)
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = default_deferrable() if deferrable is None else fields.coerce_bool("deferrable", deferrable)
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
+        if not is_templated(wait_for_completion):
+            fields.coerce_bool("wait_for_completion", wait_for_completion)
+        for name, duration in (("poll_interval", poll_interval), ("timeout", timeout)):
+            if not is_templated(duration):
+                seconds_or_none(duration, name)
         for name, value in given.items():
             setattr(self, name, value)
         if not is_templated(connection_id):
@@ -184,14 +225,44 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, BaseOperator):
         record = changes.new_record("update", dry_run=self.dry_run_enabled)
         hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
         try:
-            entry = apply_change(hook, connection_id, requested, log=self.log, dry_run=self.dry_run_enabled)
+            current = hook.get_connection_details(connection_id)
+            waits = self._waits_for_historical_sync(requested, current)
+            entry = apply_change(
+                hook, connection_id, requested, log=self.log, current=current, dry_run=self.dry_run_enabled
+            )
+            if entry is None:
+                changes.add_unchanged(record, connection_id)
+            else:
+                changes.add_entry(record, entry)
+            if not waits:
+                return record
+            return self.wait_for_sync(
+                context,
+                connection_id=connection_id,
+                baseline=capture_baseline(current),
+                historical=True,
+                result=record,
+                hook=hook,
+            )
         finally:
             hook.close()
-        if entry is None:
-            changes.add_unchanged(record, connection_id)
-        else:
-            changes.add_entry(record, entry)
-        return record
+
+    def _waits_for_historical_sync(self, requested: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+        """Whether this task starts a historical sync; refuse to wait for one that could never start."""
+        historical = requested.get("is_historical_sync")
+        if historical is None or not fields.coerce_bool("is_historical_sync", historical) or self.dry_run_enabled:
+            return False
+        paused = requested.get("paused")
+        stays_paused = fields.coerce_bool("paused", paused) if paused is not None else bool(current.get("paused"))
+        if stays_paused and fields.coerce_bool("wait_for_completion", self.wait_for_completion):
+            raise FivetranValidationError(
+                "is_historical_sync",
+                True,
+                "a connection that is not paused when waiting for the sync",
+                reason="The connection stays paused, so the historical sync would not start until it is "
+                "resumed. Add paused=False, or set wait_for_completion=False to only request it.",
+            )
+        return True
 
 
 def _field_docs() -> str:

@@ -1,0 +1,38 @@
+"""Test DAGs for ``UpdateFivetranConnectionOperator(is_historical_sync=True)`` waiting for its sync,
+in deferrable and blocking mode."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import DAG, task
+
+from fivetran_provider.operators import UpdateFivetranConnectionOperator
+
+
+@task
+def backfill(result: dict[str, Any]) -> str:
+    """Stands for a backfill that needs the historical sync to be over."""
+    assert result["sync"]["status"] == "success", result
+    return result["sync"]["succeeded_at"]
+
+
+for mode, deferrable in (("deferrable", True), ("blocking", False)):
+    with DAG(
+        dag_id=f"test_wait_update_{mode}",
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        tags=["test"],
+    ):
+        patch = UpdateFivetranConnectionOperator(
+            task_id="patch",
+            connection_id="{{ dag_run.conf['connection_id'] }}",
+            is_historical_sync=True,
+            wait_for_completion="{{ dag_run.conf.get('wait', True) }}",
+            deferrable=deferrable,
+            poll_interval=0.1,
+            timeout=30,
+        )
+        backfill(patch.output)
