@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import ipaddress
 import json
 import logging
@@ -9,14 +11,21 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from fivetran_provider import __version__, fields
-from fivetran_provider._compat import AIRFLOW_VERSION, BaseHook, aget_connection, mask_secret
+from fivetran_provider._compat import (
+    AIRFLOW_VERSION,
+    BaseHook,
+    aextra_dejson,
+    aget_connection,
+    amask_secret,
+    mask_secret,
+)
 from fivetran_provider.exceptions import (
     FivetranAPIError,
     FivetranConfigurationError,
@@ -27,6 +36,11 @@ from fivetran_provider.exceptions import (
 )
 from fivetran_provider.retry import RETRY, VERIFY, RetryPolicy, parse_retry_after
 
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.fivetran.com"
@@ -36,6 +50,14 @@ USER_AGENT = f"airflow-provider-fivetran-connections/{__version__} apache-airflo
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 90.0  # Fivetran stops server-side work after 60 s; wait a little longer.
 POOL_SIZE = 64
+
+#: Requests in flight at once per pool of the async hook; further requests wait their turn (FIFO).
+#: Each client of the pool carries one request at a time on one kept-alive connection. One
+#: multi-connection client would be simpler, but httpcore rescans all of a pool's connections
+#: (and its whole queue) whenever a request starts or ends, which costs more event-loop CPU than
+#: the request itself once there are dozens of connections. Fivetran allows a few requests per
+#: second per account, so 16 in flight is plenty even with slow answers.
+MAX_CONCURRENT_REQUESTS = 16
 
 
 def connection_dashboard_url(connection_id: str) -> str:
@@ -271,16 +293,33 @@ class FivetranHook(BaseHook):
     @cached_property
     def settings(self) -> ClientSettings:
         """The resolved client settings (reads the Airflow connection once)."""
-        return self._settings_from(self.get_connection(self.fivetran_conn_id))
+        conn = self.get_connection(self.fivetran_conn_id)
+        mask_secret(self._api_secret(conn))
+        return self._settings_from(conn, conn.extra_dejson or {})
 
-    def _settings_from(self, conn: Any) -> ClientSettings:
+    def _api_secret(self, conn: Any) -> str:
+        """The connection's API secret, after checking that the API key and secret are both set.
+
+        :param conn: the Airflow connection.
+        """
         if not conn.login or not conn.password:
             raise FivetranConfigurationError(
                 f"Airflow connection {self.fivetran_conn_id!r} needs the Fivetran API key as login "
                 "and the API secret as password."
             )
-        mask_secret(conn.password)
-        extras = conn.extra_dejson or {}
+        return str(conn.password)
+
+    def _settings_from(self, conn: Any, extras: Mapping[str, Any]) -> ClientSettings:
+        """Build the client settings from the connection, its extras and the hook's arguments.
+
+        Reads and masks nothing itself, so the synchronous :attr:`settings` and the asynchronous
+        :meth:`FivetranAsyncHook.asettings` share it: each reads the extras and masks the API
+        secret in its own way first.
+
+        :param conn: the Airflow connection.
+        :param extras: the connection's extras, already read (and their secrets masked).
+        """
+        api_secret = self._api_secret(conn)
 
         def extra(name: str) -> Any:
             for key in (name, f"extra__fivetran__{name}"):
@@ -298,7 +337,7 @@ class FivetranHook(BaseHook):
         return ClientSettings(
             base_url=resolve_base_url(conn.host, conn.port),
             api_key=conn.login,
-            api_secret=conn.password,
+            api_secret=api_secret,
             connect_timeout=float(self._connect_timeout or extra("connect_timeout") or DEFAULT_CONNECT_TIMEOUT),
             read_timeout=float(self._read_timeout or extra("read_timeout") or DEFAULT_READ_TIMEOUT),
             retry_policy=retry_policy,
