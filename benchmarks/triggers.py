@@ -114,13 +114,23 @@ def rss_bytes() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
-def make_trigger_class() -> type:
+def make_trigger_class(share_clients: bool = True) -> type:
+    """The real trigger class, recording when each poll starts.
+
+    :param share_clients: let the triggers' hooks share the event loop's HTTP clients (the
+        default); with False every trigger's hook builds its own.
+    """
     from fivetran_provider.triggers import FivetranSyncTrigger
 
     class MeasuredTrigger(FivetranSyncTrigger):
         """The real trigger, recording when each poll starts."""
 
         poll_log: list[float]
+
+        def _hook(self) -> Any:
+            hook = super()._hook()
+            hook.share_clients = share_clients
+            return hook
 
         async def _poll(self, hook: Any, waiter: Any, polled_at: float) -> Any:
             self.poll_log.append(time.perf_counter())
@@ -134,7 +144,13 @@ def make_trigger_class() -> type:
 
 
 async def run_triggers(
-    ids: list[str], baseline: str, interval: float, stagger: float, trace: bool, freeze: bool = False
+    ids: list[str],
+    baseline: str,
+    interval: float,
+    stagger: float,
+    trace: bool,
+    freeze: bool = False,
+    share_clients: bool = True,
 ) -> Run:
     """Run one trigger per connection id concurrently and measure.
 
@@ -144,8 +160,9 @@ async def run_triggers(
     :param stagger: spread the trigger starts over this many seconds (0: all at once).
     :param trace: measure Python allocations with tracemalloc.
     :param freeze: ``gc.freeze()`` everything allocated before the triggers start.
+    :param share_clients: see :func:`make_trigger_class`.
     """
-    trigger_class = make_trigger_class()
+    trigger_class = make_trigger_class(share_clients)
     run = Run()
     stop = asyncio.Event()
 
@@ -305,14 +322,12 @@ def main(argv: list[str] | None = None) -> int:
         {"conn_type": "fivetran", "host": info["url"], "login": info["key"], "password": info["secret"]}
     )
 
-    from fivetran_provider import triggers as triggers_module
     from fivetran_provider.sync_status import epoch_to_iso
 
-    triggers_module.SHARE_CLIENTS = not args.no_share
     print(
         f"{args.triggers} triggers, poll interval {args.interval:g} s, syncs of "
         f"{args.min_duration:g}-{args.max_duration:g} s, simulator in process {server.pid}, "
-        f"{'one shared client per loop' if not args.no_share else 'one client per trigger'}, "
+        f"{'one shared client pool per loop' if not args.no_share else 'own clients per trigger'}, "
         f"stagger {args.stagger:g} s"
     )
     results = []
@@ -323,7 +338,17 @@ def main(argv: list[str] | None = None) -> int:
         baseline = epoch_to_iso(time.time())  # every sync of this pass starts (and ends) after it
         parent.send("start")
         parent.recv()
-        run = asyncio.run(run_triggers(info["ids"], baseline, args.interval, args.stagger, trace, args.gc_freeze))
+        run = asyncio.run(
+            run_triggers(
+                info["ids"],
+                baseline,
+                args.interval,
+                args.stagger,
+                trace,
+                args.gc_freeze,
+                share_clients=not args.no_share,
+            )
+        )
         parent.send("stats")
         statuses = parent.recv()
         print(f"--- {label}: simulator answered {statuses}")

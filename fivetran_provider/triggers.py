@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -12,7 +11,7 @@ from typing import Any
 
 from fivetran_provider import fields
 from fivetran_provider._compat import BaseTrigger, TriggerEvent
-from fivetran_provider.hooks import ClientSettings, FivetranAsyncHook, FivetranHook
+from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook
 from fivetran_provider.retry import RetryPolicy
 from fivetran_provider.sync_status import (
     DONE,
@@ -24,131 +23,9 @@ from fivetran_provider.sync_status import (
     to_iso,
 )
 
-#: Triggers of one event loop that use the same API URL, credentials and timeouts share one
-#: small pool of HTTP clients instead of building one each. Building an ``httpx.AsyncClient``
-#: loads the CA bundle (about 15 ms of CPU on the event loop, plus memory); with hundreds of
-#: triggers that alone stalls the triggerer. Set to False to give every trigger its own client
-#: (the benchmark compares both).
-SHARE_CLIENTS = True
-
-#: Requests in flight at once per pool; further requests wait their turn (FIFO). Each client of
-#: the pool carries one request at a time on one kept-alive connection. One multi-connection
-#: client would be simpler, but httpcore rescans all of a pool's connections (and its whole
-#: queue) whenever a request starts or ends, which costs more event-loop CPU than the request
-#: itself once there are dozens of connections. Fivetran allows a few requests per second per
-#: account, so 16 in flight is plenty even with slow answers.
-MAX_CONCURRENT_REQUESTS = 16
-
 #: The first poll of a trigger comes after a random delay of up to this many seconds (at most
 #: one poll interval).
 FIRST_POLL_SPREAD = 5.0
-
-_Key = tuple[Any, ...]
-
-
-class _ClientPool:
-    """HTTP clients shared by the triggers of one event loop, one request per client at a time.
-
-    Quacks like the part of ``httpx.AsyncClient`` the async hook uses (``request``, ``aclose``).
-
-    :param template: the client the hook built; further clients copy its settings but share one
-        TLS context.
-    """
-
-    def __init__(self, template: Any) -> None:
-        self.template = template
-        self.clients: list[Any] = [template]
-        self.idle: asyncio.LifoQueue[Any] = asyncio.LifoQueue()  # warmest connection first
-        self.idle.put_nowait(template)
-        self.users = 0
-        self._tls: Any = None
-
-    def _new_client(self) -> Any:
-        import httpx
-
-        if self._tls is None:
-            self._tls = httpx.create_ssl_context()
-        template = self.template
-        client = httpx.AsyncClient(
-            base_url=template.base_url,
-            auth=template.auth,
-            headers=template.headers,
-            timeout=template.timeout,
-            follow_redirects=template.follow_redirects,
-            trust_env=template.trust_env,
-            verify=self._tls,
-        )
-        self.clients.append(client)
-        return client
-
-    async def request(self, *args: Any, **kwargs: Any) -> Any:
-        """Send one request on a free client (the response body is read before the client is freed)."""
-        if self.idle.empty() and len(self.clients) < MAX_CONCURRENT_REQUESTS:
-            client = self._new_client()
-        else:
-            client = await self.idle.get()
-        try:
-            return await client.request(*args, **kwargs)
-        finally:
-            self.idle.put_nowait(client)
-
-    @property
-    def is_closed(self) -> bool:
-        """Whether every client of the pool is closed."""
-        return all(client.is_closed for client in self.clients)
-
-    async def aclose(self) -> None:
-        """Close every client of the pool."""
-        for client in self.clients:
-            await client.aclose()
-
-
-_shared: dict[_Key, _ClientPool] = {}
-
-
-def _client_key(settings: ClientSettings) -> _Key:
-    digest = hashlib.sha256(f"{settings.api_key}\0{settings.api_secret}".encode()).hexdigest()
-    return (
-        asyncio.get_running_loop(),
-        settings.base_url,
-        digest,
-        settings.connect_timeout,
-        settings.read_timeout,
-    )
-
-
-class _TriggerHook(FivetranAsyncHook):
-    """The async hook, borrowing the client pool shared by the triggers of this event loop."""
-
-    _shared_key: _Key | None = None
-
-    async def _aclient(self) -> Any:
-        if not SHARE_CLIENTS or self._client is not None:
-            return await super()._aclient()
-        key = _client_key(await self.asettings())
-        pool = _shared.get(key)
-        if pool is None:
-            client = await super()._aclient()  # builds self._client
-            pool = _shared.setdefault(key, _ClientPool(client))
-            if pool.template is not client:  # another trigger won a race: use its pool
-                await client.aclose()
-        pool.users += 1
-        self._client, self._shared_key = pool, key
-        return pool
-
-    async def aclose(self) -> None:
-        key, self._shared_key = self._shared_key, None
-        if key is None:
-            await super().aclose()
-            return
-        self._client = None
-        pool = _shared.get(key)
-        if pool is None:
-            return
-        pool.users -= 1
-        if pool.users <= 0:
-            del _shared[key]
-            await pool.aclose()
 
 
 def _seconds(value: float | int | str, name: str) -> float:
@@ -171,11 +48,11 @@ class FivetranSyncTrigger(BaseTrigger):
     turns it into a return value or a typed exception.
 
     Nothing blocks the event loop: the Airflow connection is read through Airflow's async API,
-    HTTP goes through ``httpx.AsyncClient`` (a small pool per API URL and credentials, shared by
-    the triggers of the event loop, see :data:`MAX_CONCURRENT_REQUESTS`) and every wait is an
-    ``asyncio.sleep``. Polls run at a fixed rate from the start of each poll; the first comes
-    after a random delay of up to ``min(poll_interval, 5 s)`` so that triggers started together
-    (a triggerer restart) do not poll in lockstep. Requests are retried
+    HTTP goes through :class:`~fivetran_provider.hooks.FivetranAsyncHook` (whose small pool of
+    ``httpx.AsyncClient`` per API URL and credentials is shared by the triggers of the event
+    loop) and every wait is an ``asyncio.sleep``. Polls run at a fixed rate from the start of
+    each poll; the first comes after a random delay of up to ``min(poll_interval, 5 s)`` so that
+    triggers started together (a triggerer restart) do not poll in lockstep. Requests are retried
     with the same :class:`~fivetran_provider.retry.RetryPolicy` as the synchronous hook; a poll
     that still fails with a transient error (network, 5xx, 429, a malformed answer) is logged
     and tried again at the next interval (or after ``Retry-After``) until the deadline, so a
@@ -247,7 +124,7 @@ class FivetranSyncTrigger(BaseTrigger):
         )
 
     def _hook(self) -> FivetranAsyncHook:
-        return _TriggerHook(
+        return FivetranAsyncHook(
             self.fivetran_conn_id,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,

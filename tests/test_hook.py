@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from fivetran_provider import __version__
+from fivetran_provider import __version__, _compat
+from fivetran_provider import hooks as hooks_module
 from fivetran_provider.exceptions import (
     FivetranAuthError,
     FivetranBadRequestError,
@@ -22,7 +25,7 @@ from fivetran_provider.exceptions import (
     FivetranTransportError,
     FivetranUnexpectedResponseError,
 )
-from fivetran_provider.hooks import FivetranHook, connection_dashboard_url, resolve_base_url
+from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook, connection_dashboard_url, resolve_base_url
 from fivetran_provider.testing import FivetranSimulator
 from tests.conftest import FAST_RETRIES
 
@@ -445,3 +448,140 @@ def test_api_secret_never_reaches_logs_errors_or_reprs(
     haystack = "\n".join([caplog.text, *errors, repr(hook), repr(hook.settings), str(vars(hook))])
     assert secret not in haystack
     assert encoded not in haystack
+
+
+# ------------------------------------------------------------------------------------ async hook
+
+
+def test_async_settings_equal_the_sync_ones_and_are_read_with_the_async_api(
+    fivetran_conn: FivetranSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk.definitions.connection import Connection
+
+    hook = _use(monkeypatch, fivetran_conn, max_retries="2", read_timeout="75", connect_timeout="4")
+    expected = hook.settings
+    assert (expected.read_timeout, expected.connect_timeout, expected.retry_policy.max_retries) == (75.0, 4.0, 2)
+
+    def blocking(*args: Any) -> Any:
+        raise AssertionError("the synchronous API was used on the event loop")
+
+    # From here on, only the async variants work: the sync extras property and masker fail.
+    monkeypatch.setattr(Connection, "extra_dejson", property(blocking))
+    monkeypatch.setattr(_compat, "mask_secret", blocking)
+    monkeypatch.setattr(hooks_module, "mask_secret", blocking)
+    masked: list[Any] = []
+    monkeypatch.setattr(hooks_module, "amask_secret", masked_too(masked, _compat.amask_secret))
+    async_hook = FivetranAsyncHook(retry_policy={"max_retries": 2})
+    assert asyncio.run(async_hook.asettings()) == expected
+    assert masked == [fivetran_conn.api_secret]
+    assert _compat.redact(f"x {fivetran_conn.api_secret} y") == "x *** y"
+
+
+def masked_too(record: list[Any], amask: Any) -> Any:
+    """Wrap ``amask_secret`` so the values it masks are recorded."""
+
+    async def wrapper(value: Any, name: str | None = None) -> None:
+        record.append(value)
+        await amask(value, name)
+
+    return wrapper
+
+
+def test_async_settings_refuse_missing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", json.dumps({"conn_type": "fivetran", "login": "key"}))
+    with pytest.raises(FivetranConfigurationError, match="API secret as password"):
+        asyncio.run(FivetranAsyncHook().asettings())
+
+
+def test_extras_are_read_asynchronously_where_the_connection_allows_it() -> None:
+    class AsyncConnection:
+        extra_dejson = property(lambda self: pytest.fail("extra_dejson read although aextra_dejson exists"))
+
+        async def aextra_dejson(self) -> dict[str, Any]:
+            return {"read_timeout": 5}
+
+    assert asyncio.run(_compat.aextra_dejson(AsyncConnection())) == {"read_timeout": 5}
+    # A connection of an Airflow without aextra_dejson: its property is read (in a worker thread).
+    assert asyncio.run(_compat.aextra_dejson(SimpleNamespace(extra_dejson={"max_retries": 1}))) == {"max_retries": 1}
+    assert asyncio.run(_compat.aextra_dejson(SimpleNamespace(extra_dejson=None))) == {}
+
+
+def test_async_hooks_of_one_loop_share_one_pool_until_the_last_one_closes(
+    fivetran_conn: FivetranSimulator,
+) -> None:
+    fivetran_conn.add_connection("conn")
+
+    async def scenario() -> None:
+        same = [FivetranAsyncHook() for _ in range(3)]
+        slower = FivetranAsyncHook(read_timeout=30)  # other timeouts: another pool
+        alone = FivetranAsyncHook(share_clients=False)  # its own clients, outside the registry
+        for hook in [*same, slower, alone]:
+            assert (await hook.aget_connection_details("conn"))["id"] == "conn"
+        pools = hooks_module._shared_pools
+        assert len(pools) == 2
+        shared = next(pool for pool in pools.values() if pool.users == 3)
+        assert [await hook._aclient() for hook in same] == [shared] * 3
+        assert await slower._aclient() is not shared and await alone._aclient() not in pools.values()
+        assert len(shared.clients) == 1  # one request at a time needs one client
+
+        own = await alone._aclient()
+        await alone.aclose()
+        assert own.is_closed and len(pools) == 2
+        await same[0].aclose()
+        await same[0].aclose()  # closing twice gives back one share only
+        await same[1].aclose()
+        assert shared.users == 1 and not shared.is_closed
+        assert (await same[2].aget_connection_details("conn"))["id"] == "conn"
+        await same[2].aclose()
+        assert shared.is_closed and shared not in pools.values()
+        await slower.aclose()
+        assert pools == {}
+
+        # A closed hook can be used again: it borrows anew.
+        assert (await same[0].aget_connection_details("conn"))["id"] == "conn"
+        [again] = pools.values()
+        assert again is not shared and again.users == 1
+        await same[0].aclose()
+
+    asyncio.run(scenario())
+    assert hooks_module._shared_pools == {}
+
+
+def test_the_pool_caps_requests_in_flight_and_queues_the_rest(
+    fivetran_conn: FivetranSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fivetran_conn.add_connection("conn")
+    monkeypatch.setattr(hooks_module, "MAX_CONCURRENT_REQUESTS", 3)
+    fivetran_conn.faults.latency(0.3, count=8, method="GET")
+
+    async def scenario() -> tuple[list[dict[str, Any]], int]:
+        hook = FivetranAsyncHook()
+        try:
+            answers = await asyncio.gather(*(hook.aget_connection_details("conn") for _ in range(8)))
+            return answers, len((await hook._aclient()).clients)
+        finally:
+            await hook.aclose()
+
+    started = time.monotonic()
+    answers, clients = asyncio.run(scenario())
+    assert [answer["id"] for answer in answers] == ["conn"] * 8
+    assert clients == 3
+    assert time.monotonic() - started >= 0.85  # three rounds of at most three requests
+    assert hooks_module._shared_pools == {}
+
+
+def test_pools_of_event_loops_that_ended_without_aclose_are_forgotten(fivetran_conn: FivetranSimulator) -> None:
+    fivetran_conn.add_connection("conn")
+    leaked = FivetranAsyncHook()
+    asyncio.run(leaked.aget_connection_details("conn"))  # and never closed
+    assert len(hooks_module._shared_pools) == 1
+
+    async def next_loop() -> None:
+        hook = FivetranAsyncHook()
+        await hook.aget_connection_details("conn")
+        [(key, pool)] = hooks_module._shared_pools.items()
+        assert key[0] is asyncio.get_running_loop() and pool.users == 1
+        await hook.aclose()
+
+    asyncio.run(next_loop())
+    assert hooks_module._shared_pools == {}
