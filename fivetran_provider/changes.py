@@ -179,6 +179,25 @@ def add_unchanged(record: dict[str, Any], connection_id: str) -> None:
     record["unchanged"].append(connection_id)
 
 
+def add_results(
+    record: dict[str, Any], connection_ids: Iterable[str], results: Mapping[str, Mapping[str, Any] | None]
+) -> None:
+    """Add the outcome of a per-connection step to a record, in the order of ``connection_ids``.
+
+    :param record: a record from :func:`new_record`.
+    :param connection_ids: the connections, in order; those without a result are skipped.
+    :param results: connection id to its entry, or ``None`` when it needed no change.
+    """
+    for connection_id in connection_ids:
+        if connection_id not in results:
+            continue
+        entry = results[connection_id]
+        if entry is None:
+            add_unchanged(record, connection_id)
+        else:
+            add_entry(record, entry)
+
+
 # --------------------------------------------------------------------------------------------
 # Reading records back
 # --------------------------------------------------------------------------------------------

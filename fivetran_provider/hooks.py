@@ -418,18 +418,9 @@ class FivetranHook(BaseHook):
                 return self._send_once(method, path, body, params)
             except (FivetranTransportError, FivetranAPIError) as error:
                 attempt += 1
-                wait = retry_wait(policy, error, method, attempt)
+                wait = _wait_before_retry(policy, error, method, path, attempt)
                 if wait is None:
                     raise
-                log.warning(
-                    "%s %s failed (%s); retry %d of %d in %.2f s",
-                    method,
-                    path,
-                    _short(error),
-                    attempt,
-                    policy.max_retries,
-                    wait,
-                )
                 time.sleep(wait)
 
     # ------------------------------------------------------------------ API calls
@@ -569,6 +560,24 @@ class FivetranHook(BaseHook):
     @staticmethod
     def _connection_path(connection_id: str) -> str:
         return "/v1/connections/" + quote(fields.validate_connection_id(connection_id), safe="")
+
+
+def _wait_before_retry(
+    policy: RetryPolicy, error: FivetranTransportError | FivetranAPIError, method: str, path: str, attempt: int
+) -> float | None:
+    """:func:`retry_wait`, saying in the log what is retried and when."""
+    wait = retry_wait(policy, error, method, attempt)
+    if wait is not None:
+        log.warning(
+            "%s %s failed (%s); retry %d of %d in %.2f s",
+            method,
+            path,
+            _short(error),
+            attempt,
+            policy.max_retries,
+            wait,
+        )
+    return wait
 
 
 def _short(error: BaseException) -> str:
@@ -799,18 +808,9 @@ class FivetranAsyncHook(FivetranHook):
                 return raise_for_response(response.status_code, response.text, response.headers, method, path)
             except (FivetranTransportError, FivetranAPIError) as error:
                 attempt += 1
-                wait = retry_wait(policy, error, method, attempt)
+                wait = _wait_before_retry(policy, error, method, path, attempt)
                 if wait is None:
                     raise
-                log.warning(
-                    "%s %s failed (%s); retry %d of %d in %.2f s",
-                    method,
-                    path,
-                    _short(error),
-                    attempt,
-                    policy.max_retries,
-                    wait,
-                )
                 await asyncio.sleep(wait)
 
     async def aget_connection_details(self, connection_id: str) -> dict[str, Any]:

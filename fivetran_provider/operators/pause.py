@@ -163,7 +163,7 @@ class _PauseStateOperator(BaseOperator):
         results, failures, _ = run_each(
             ids, self._work(hook, known), max_parallel=self.max_parallel, stop_on_error=False
         )
-        self._fill(record, ids, results)
+        changes.add_results(record, ids, results)
         if failures:
             changed = list(record["connection_ids"])
             raise FivetranPartialFailureError(
@@ -174,17 +174,6 @@ class _PauseStateOperator(BaseOperator):
                 {cid: short_error(error) for cid, error in failures.items()},
                 changed,
             )
-
-    @staticmethod
-    def _fill(record: dict[str, Any], ids: Sequence[str], results: Mapping[str, dict[str, Any] | None]) -> None:
-        for connection_id in ids:
-            if connection_id not in results:
-                continue
-            entry = results[connection_id]
-            if entry is None:
-                changes.add_unchanged(record, connection_id)
-            else:
-                changes.add_entry(record, entry)
 
     def _log_summary(self, record: Mapping[str, Any]) -> None:
         if record["dry_run"]:
@@ -241,7 +230,7 @@ class PauseConnectionOperator(_PauseStateOperator):
             ids, self._work(hook, known), max_parallel=self.max_parallel, stop_on_error=True
         )
         if not failures:
-            self._fill(record, ids, results)
+            changes.add_results(record, ids, results)
             return
         paused = [cid for cid in ids if (entry := results.get(cid)) is not None and entry["patched"]]
         failed = "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())

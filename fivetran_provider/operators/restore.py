@@ -147,14 +147,7 @@ class RestoreFivetranConnectionOperator(BaseOperator):
             results, failures, _ = run_each(todo, work, max_parallel=self.max_parallel, stop_on_error=False)
         finally:
             hook.close()
-        for connection_id in todo:
-            if connection_id not in results:
-                continue
-            entry = results[connection_id]
-            if entry is None:
-                changes.add_unchanged(record, connection_id)
-            else:
-                changes.add_entry(record, entry)
+        changes.add_results(record, todo, results)
         if failures:
             raise FivetranPartialFailureError(
                 f"Could not restore {len(failures)} of {len(todo)} connection(s): "
