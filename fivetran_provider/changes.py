@@ -48,6 +48,9 @@ from fivetran_provider.exceptions import FivetranValidationError
 
 RECORD_KIND = "fivetran_connection_changes"
 RECORD_VERSION = 1
+RECORD_XCOM_KEY = "fivetran_change_record"
+"""XCom key under which a task that still has work after its PATCH (waiting for a sync) stores its
+record at once, so an undo finds it even when that later work fails the task."""
 OPERATIONS: tuple[str, ...] = ("update", "pause", "resume", "restore")
 
 

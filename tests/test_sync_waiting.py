@@ -444,3 +444,15 @@ def test_a_resync_refused_with_409_is_asked_again_after_the_running_sync(fivetra
     # The baseline was taken again after the running sync ended, so its end did not count.
     assert parse_timestamp(result["baseline"]).timestamp() == pytest.approx(runs[0]["ended_at"], abs=1e-5)
     assert parse_timestamp(result["sync"]["succeeded_at"]).timestamp() == pytest.approx(runs[1]["ended_at"], abs=1e-5)
+
+
+def test_changes_of_an_update_whose_sync_fails_can_still_be_undone(
+    run_dag: Any, fivetran_conn: FivetranSimulator
+) -> None:
+    sim = fivetran_conn
+    sim.add_connection("conn_a", succeeded_at=OLD_SUCCESS, sync_frequency=360)
+    sim.plan_syncs("conn_a", "failure", duration=0.2)
+    dag_run = run_dag("test_wait_update_then_restore", connection_id="conn_a")
+    assert states(dag_run) == {"patch": "failed", "restore": "success"}
+    assert [r.body.get("sync_frequency") for r in sim.requests_for("PATCH")] == [60, 360]
+    assert sim.connection("conn_a")["sync_frequency"] == 360

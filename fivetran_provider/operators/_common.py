@@ -275,6 +275,19 @@ def _describe_request(body: Mapping[str, Any]) -> str:
     return "requested " + ", ".join(parts)
 
 
+def pull_record(context: Any, task_id: str) -> Any:
+    """The change record a task left in this run: its return value, or the record it stored early.
+
+    :param context: the task context.
+    :param task_id: the task whose record to read.
+    """
+    ti = context["ti"]
+    value = ti.xcom_pull(task_ids=task_id)
+    if value is None:
+        value = ti.xcom_pull(task_ids=task_id, key=changes.RECORD_XCOM_KEY)
+    return value
+
+
 def short_error(error: BaseException) -> str:
     """A one-line description of an error for a summary message.
 

@@ -24,6 +24,7 @@ from fivetran_provider.operators._common import (
     check_max_parallel,
     coerce_id_list,
     is_templated,
+    pull_record,
     reject_unknown_arguments,
     run_each,
     short_error,
@@ -323,7 +324,7 @@ class ResumeConnectionOperator(_PauseStateOperator):
         """
         if self.restore_from is None:
             return super().resolve_targets(hook, context)
-        value = context["ti"].xcom_pull(task_ids=self.restore_from)
+        value = pull_record(context, self.restore_from)
         if value is None:
             self.log.warning(
                 "Task %s left no change record in this run (it did not run, or paused nothing); nothing to resume.",

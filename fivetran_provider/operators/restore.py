@@ -14,6 +14,7 @@ from fivetran_provider.operators._common import (
     DEFAULT_MAX_PARALLEL,
     apply_change,
     check_max_parallel,
+    pull_record,
     register_secrets,
     reject_unknown_arguments,
     run_each,
@@ -108,7 +109,7 @@ class RestoreFivetranConnectionOperator(BaseOperator):
         :param context: the task context.
         """
         record = changes.new_record("restore", dry_run=self.dry_run_enabled)
-        value = context["ti"].xcom_pull(task_ids=self.restore_from)
+        value = pull_record(context, self.restore_from)
         if value is None:
             self.log.warning(
                 "Task %s left no change record in this run (it did not run or changed nothing); nothing to restore.",

@@ -236,6 +236,8 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOpe
                 changes.add_entry(record, entry)
             if not waits:
                 return record
+            if record["patched"]:
+                context["ti"].xcom_push(key=changes.RECORD_XCOM_KEY, value=record)
             return self.wait_for_sync(
                 context,
                 connection_id=connection_id,

@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from fivetran_provider.operators import UpdateFivetranConnectionOperator
+from fivetran_provider.operators import RestoreFivetranConnectionOperator, UpdateFivetranConnectionOperator
 
 
 @task
@@ -36,3 +36,24 @@ for mode, deferrable in (("deferrable", True), ("blocking", False)):
             timeout=30,
         )
         backfill(patch.output)
+
+
+with DAG(
+    dag_id="test_wait_update_then_restore",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["test"],
+):
+    # A schedule change and a historical sync in one update; the undo must work even when the
+    # sync fails after the PATCH has been applied.
+    change = UpdateFivetranConnectionOperator(
+        task_id="patch",
+        connection_id="{{ dag_run.conf['connection_id'] }}",
+        sync_frequency=60,
+        is_historical_sync=True,
+        deferrable=False,
+        poll_interval=0.1,
+        timeout=30,
+    )
+    change >> RestoreFivetranConnectionOperator(task_id="restore", restore_from="patch", trigger_rule="all_done")
