@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING, Any
 import airflow
 from airflow.exceptions import AirflowException
 
+try:  # Airflow 3: the class the task SDK's sensors catch
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+except ImportError:  # pragma: no cover - Airflow 2
+    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef,attr-defined,unused-ignore]
+
 # Triggers live outside ``airflow.sdk`` (Airflow 3.3) and at the same path on Airflow 2.
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -143,6 +148,7 @@ __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_PLUS",
     "AirflowException",
+    "AirflowSensorTimeout",
     "BaseHook",
     "BaseOperator",
     "BaseOperatorLink",

@@ -11,12 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.exceptions import AirflowException
-
-try:  # Airflow 3: the class the task SDK's sensors catch
-    from airflow.sdk.exceptions import AirflowSensorTimeout
-except ImportError:  # pragma: no cover - Airflow 2
-    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef,attr-defined,unused-ignore]
+from fivetran_provider._compat import AirflowException, AirflowSensorTimeout
 
 
 class FivetranError(AirflowException):
@@ -208,6 +203,15 @@ class FivetranSensorTimeoutError(FivetranSyncTimeoutError, AirflowSensorTimeout)
     Also an ``AirflowSensorTimeout``, so ``soft_fail`` and the no-retry rule for sensor
     timeouts apply as for any other sensor.
     """
+
+
+def short_error(error: BaseException) -> str:
+    """A one-line description of an error for log lines and summary messages (at most 300 characters).
+
+    :param error: the exception.
+    """
+    text = " ".join((str(error) or type(error).__name__).split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 _STATUS_TO_ERROR: dict[int, type[FivetranAPIError]] = {

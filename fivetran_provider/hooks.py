@@ -33,6 +33,7 @@ from fivetran_provider.exceptions import (
     FivetranTransportError,
     FivetranUnexpectedResponseError,
     error_class_for_status,
+    short_error,
 )
 from fivetran_provider.retry import RETRY, VERIFY, RetryPolicy, parse_retry_after
 
@@ -479,7 +480,7 @@ class FivetranHook(BaseHook):
                 if attempts >= policy.max_retries:
                     raise
                 attempts += 1
-                log.warning("Outcome of PATCH %s unknown (%s); reading the connection back", path, _short(error))
+                log.warning("Outcome of PATCH %s unknown (%s); reading the connection back", path, short_error(error))
                 current = self.get_connection_details(connection_id)
                 missing = fields.diff_update(current, body)
                 if not missing:
@@ -553,7 +554,7 @@ class FivetranHook(BaseHook):
         try:
             info = self.get_account_info()
         except Exception as error:  # the UI wants a message, not a traceback
-            return False, _short(error)
+            return False, short_error(error)
         name = info.get("account_name") or info.get("account_id") or "unknown account"
         return True, f"Connected to Fivetran account {name}"
 
@@ -572,17 +573,12 @@ def _wait_before_retry(
             "%s %s failed (%s); retry %d of %d in %.2f s",
             method,
             path,
-            _short(error),
+            short_error(error),
             attempt,
             policy.max_retries,
             wait,
         )
     return wait
-
-
-def _short(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 # ---------------------------------------------------------------------- async HTTP clients

@@ -49,6 +49,7 @@ from fivetran_provider.exceptions import (
     FivetranUnexpectedResponseError,
     FivetranValidationError,
     error_class_for_status,
+    short_error,
 )
 
 # Outcomes of one look at a connection (SyncCheck.state) and of a whole wait (event["status"]).
@@ -362,11 +363,6 @@ def is_transient(error: BaseException) -> bool:
     )
 
 
-def _short(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
 # --------------------------------------------------------------------------------------------
 # The wait as a state machine
 # --------------------------------------------------------------------------------------------
@@ -473,7 +469,7 @@ class SyncWaiter:
         """
         self.failed_polls += 1
         self.consecutive_errors += 1
-        self.last_error = _short(error)
+        self.last_error = short_error(error)
         if not is_transient(error):
             return WaitStep(DONE, event=self._error_event(error, polled_at), note=self.last_error, warning=True)
         if self._expired(polled_at):

@@ -286,13 +286,3 @@ def pull_record(context: Any, task_id: str) -> Any:
     if value is None:
         value = ti.xcom_pull(task_ids=task_id, key=changes.RECORD_XCOM_KEY)
     return value
-
-
-def short_error(error: BaseException) -> str:
-    """A one-line description of an error for a summary message.
-
-    :param error: the exception.
-    """
-    text = str(error) or type(error).__name__
-    text = " ".join(text.split())
-    return text if len(text) <= 300 else text[:297] + "..."

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from fivetran_provider import changes, fields
 from fivetran_provider._compat import BaseOperator
-from fivetran_provider.exceptions import FivetranPartialFailureError, FivetranValidationError
+from fivetran_provider.exceptions import FivetranPartialFailureError, FivetranValidationError, short_error
 from fivetran_provider.hooks import FivetranHook
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.operators._common import (
@@ -27,7 +27,6 @@ from fivetran_provider.operators._common import (
     pull_record,
     reject_unknown_arguments,
     run_each,
-    short_error,
 )
 
 if TYPE_CHECKING:

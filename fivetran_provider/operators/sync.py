@@ -34,6 +34,7 @@ from fivetran_provider.exceptions import (
     FivetranValidationError,
 )
 from fivetran_provider.links import FivetranConnectionLink
+from fivetran_provider.operators._common import is_templated
 from fivetran_provider.sync_status import (
     DONE,
     RESUME,
@@ -77,20 +78,6 @@ def seconds_or_none(value: Any, name: str) -> float | None:
     if not number > 0:
         raise FivetranValidationError(name, value, "a positive number of seconds or a timedelta")
     return number
-
-
-def has_template(value: Any) -> bool:
-    """Whether a value still holds Jinja markup (so it can only be checked after rendering).
-
-    :param value: any argument value.
-    """
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, Mapping):
-        return any(has_template(key) or has_template(item) for key, item in value.items())
-    if isinstance(value, (list, tuple, set)):
-        return any(has_template(item) for item in value)
-    return False
 
 
 def _none_if_blank(value: Any) -> Any:
@@ -389,7 +376,7 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
             ("wait_for_completion", lambda value: fields.coerce_bool("wait_for_completion", value)),
         ):
             value = getattr(self, name)
-            if not has_template(value):
+            if not is_templated(value):
                 check(value)
 
     @cached_property
