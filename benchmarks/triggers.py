@@ -1,8 +1,19 @@
-"""Benchmark: many ``FivetranSyncTrigger`` waiting at once in one event loop.
+"""Benchmark: many ``FivetranSyncTrigger`` waiting at once in one event loop, against a baseline.
 
 Runs N triggers (1,000 by default) concurrently against the Fivetran simulator, which runs in a
 **separate process** so that its HTTP server threads do not compete with the event loop being
-measured. Each connection gets a sync lasting 5-10 s, so every trigger polls several times.
+measured. Each connection gets a sync lasting 5-10 s, so every trigger polls several times. The
+simulator delays every answer by ``--latency`` seconds (0.05 by default): real Fivetran answers
+take tens to hundreds of milliseconds, and a loopback server answering in a millisecond would
+hide what a blocking call costs the event loop.
+
+The same run first measures a **baseline**: the straightforward way to wait for a sync inside a
+triggerer, an ``async def`` loop that calls the synchronous
+``FivetranHook().get_connection_details()`` (blocking ``requests`` on the event loop thread) and
+then ``await asyncio.sleep(interval)``. It waits for the same kind of syncs, with the same
+measurement, but for fewer of them (``--baseline-waits``, 200 by default) so that the run stays
+short; a blocking loop only gets worse with more waits. The real triggers follow, and a
+comparison of the two is printed at the end (``--no-baseline`` skips it).
 
 Reported:
 
@@ -23,7 +34,9 @@ added. Nothing is asserted; figures are printed.
 
 Usage::
 
-    .venv/bin/python benchmarks/triggers.py                 # 1,000 triggers, 1 s interval
+    .venv/bin/python benchmarks/triggers.py                 # 200 baseline waits, then 1,000 triggers
+    .venv/bin/python benchmarks/triggers.py --latency 0.2   # slower answers (both passes)
+    .venv/bin/python benchmarks/triggers.py --baseline-waits 1000   # a baseline as large as the trigger pass
     .venv/bin/python benchmarks/triggers.py --no-share      # one HTTP client per trigger (the naive way)
     .venv/bin/python benchmarks/triggers.py --gc-freeze     # gc.freeze() Airflow's objects first
 """
@@ -56,26 +69,34 @@ OLD_SUCCESS = "2026-01-01T00:00:00Z"
 # ------------------------------------------------------------------------------ simulator process
 
 
-def serve_simulator(pipe: Connection, count: int, min_duration: float, max_duration: float, seed: int) -> None:
+def serve_simulator(
+    pipe: Connection, count: int, min_duration: float, max_duration: float, seed: int, latency: float = 0.0
+) -> None:
     """Child process: seed ``count`` connections, start their syncs on request, serve until told to stop.
+
+    The parent sends ``("start", n)`` to start the syncs of the first ``n`` connections,
+    ``"stats"`` for the answers given since, anything else to stop.
 
     :param pipe: the parent's end of a pipe.
     :param count: number of connections.
     :param min_duration: shortest sync, seconds.
     :param max_duration: longest sync, seconds.
     :param seed: random seed for the durations.
+    :param latency: seconds added to every answer (0: none).
     """
     from fivetran_provider.testing import FivetranSimulator
 
     rng = random.Random(seed)
     with FivetranSimulator() as sim:
         ids = [sim.add_connection(succeeded_at=OLD_SUCCESS)["id"] for _ in range(count)]
+        if latency > 0:
+            sim.faults.latency(latency)  # every request, until the simulator stops
         pipe.send({"url": sim.url, "key": sim.api_key, "secret": sim.api_secret, "ids": ids})
         while True:
             command = pipe.recv()
-            if command == "start":
+            if isinstance(command, tuple) and command[0] == "start":
                 sim.clear_requests()
-                for connection_id in ids:
+                for connection_id in ids[: command[1]]:
                     sim.plan_syncs(connection_id, "success", duration=rng.uniform(min_duration, max_duration))
                     sim.state.trigger_sync(connection_id, force=False)
                 pipe.send("started")
@@ -143,6 +164,47 @@ def make_trigger_class(share_clients: bool = True) -> type:
     return MeasuredTrigger
 
 
+def make_blocking_trigger_class() -> type:
+    """The baseline: a coroutine that polls with the synchronous hook, blocking the event loop.
+
+    It waits the straightforward way: ``FivetranHook().get_connection_details()`` (``requests``,
+    on the event loop thread), then ``await asyncio.sleep(interval)``, until the sync is over.
+    Whether it is over is judged by the same :class:`~fivetran_provider.sync_status.SyncWaiter`
+    as the real trigger, so both passes end on the same answers; only the waiting differs. It
+    subclasses the real trigger only to take the same arguments.
+    """
+    from fivetran_provider.hooks import FivetranHook
+    from fivetran_provider.sync_status import DONE
+    from fivetran_provider.triggers import FivetranSyncTrigger
+
+    class BlockingPollTrigger(FivetranSyncTrigger):
+        """Polls with blocking calls from a coroutine, recording when each poll starts."""
+
+        poll_log: list[float]
+
+        async def wait(self) -> dict[str, Any]:
+            waiter = self._waiter()
+            hook = FivetranHook(self.fivetran_conn_id)
+            try:
+                while True:
+                    self.poll_log.append(time.perf_counter())
+                    polled_at = time.time()
+                    try:
+                        connection = hook.get_connection_details(self.connection_id)  # blocks the loop
+                    except Exception as error:
+                        step = waiter.observe_error(error, polled_at)
+                    else:
+                        step = waiter.observe(connection, polled_at)
+                    if step.action == DONE:
+                        assert step.event is not None
+                        return step.event
+                    await asyncio.sleep(self.poll_interval)
+            finally:
+                hook.close()
+
+    return BlockingPollTrigger
+
+
 async def run_triggers(
     ids: list[str],
     baseline: str,
@@ -151,6 +213,7 @@ async def run_triggers(
     trace: bool,
     freeze: bool = False,
     share_clients: bool = True,
+    trigger_class: type | None = None,
 ) -> Run:
     """Run one trigger per connection id concurrently and measure.
 
@@ -161,8 +224,11 @@ async def run_triggers(
     :param trace: measure Python allocations with tracemalloc.
     :param freeze: ``gc.freeze()`` everything allocated before the triggers start.
     :param share_clients: see :func:`make_trigger_class`.
+    :param trigger_class: the class to run (default: :func:`make_trigger_class`); it takes the
+        real trigger's arguments and appends the start of each poll to ``poll_log``.
     """
-    trigger_class = make_trigger_class(share_clients)
+    if trigger_class is None:
+        trigger_class = make_trigger_class(share_clients)
     run = Run()
     stop = asyncio.Event()
 
@@ -238,13 +304,17 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def stalls_outside_gc(run: Run) -> list[float]:
-    """Ticker lateness of ticks whose sleep did not overlap a garbage collection."""
+    """Ticker lateness of every tick, less the garbage-collection time that overlapped its sleep.
+
+    Subtracting (rather than dropping the ticks that saw a collection) keeps a long stall that
+    merely contains a short collection, as a blocking call does, from being put down to GC.
+    """
     spans = [(begun, begun + seconds) for _generation, begun, seconds in run.gc_pauses]
     kept = []
     for before, late in zip(run.tick_times, run.lateness, strict=True):
         after = before + 0.01 + late
-        if not any(begun < after and end > before for begun, end in spans):
-            kept.append(late)
+        in_gc = sum(max(0.0, min(end, after) - max(begun, before)) for begun, end in spans)
+        kept.append(max(0.0, late - in_gc))
     return kept
 
 
@@ -262,6 +332,7 @@ def report(run: Run, interval: float, label: str) -> dict[str, Any]:
     triggers_all_within = sum(
         1 for log in polled_twice if all(abs((b - a) - interval) <= 0.1 * interval for a, b in itertools.pairwise(log))
     )
+    outside_gc = stalls_outside_gc(run)
     figures = {
         "label": label,
         "triggers": len(run.polls),
@@ -287,13 +358,95 @@ def report(run: Run, interval: float, label: str) -> dict[str, Any]:
         "stalls_over_50ms": sum(1 for value in run.lateness if value > 0.05),
         "gc_gen2_pauses": len([p for p in run.gc_pauses if p[0] == 2]),
         "gc_pause_ms_worst": round(max((p[2] for p in run.gc_pauses), default=0.0) * 1000, 1),
-        "stall_ms_worst_not_during_gc": round(max(stalls_outside_gc(run), default=0.0) * 1000, 1),
+        "stall_ms_worst_not_during_gc": round(max(outside_gc, default=0.0) * 1000, 1),
+        "stall_not_during_gc_worst_at_seconds": round(
+            run.tick_times[outside_gc.index(max(outside_gc))] - run.started, 2
+        )
+        if outside_gc
+        else None,
         "rss_added_mb_peak": round((max(run.rss_samples, default=run.rss_before) - run.rss_before) / 2**20, 1),
     }
     if run.traced_peak is not None:
         figures["tracemalloc_peak_mb"] = round(run.traced_peak / 2**20, 1)
     print(json.dumps(figures, indent=2))
     return figures
+
+
+def ratio(numerator: float | None, denominator: float | None) -> str:
+    """``numerator / denominator`` as ``"12.3 x"`` (``"n/a"`` when it cannot be computed)."""
+    if numerator is None or denominator is None or denominator == 0:
+        return "n/a"
+    return f"{numerator / denominator:.1f} x"
+
+
+def compare(base: dict[str, Any], real: dict[str, Any], interval: float) -> None:
+    """Print the baseline's figures next to the real trigger's, with their ratios.
+
+    :param base: :func:`report` of the baseline pass.
+    :param real: :func:`report` of the trigger pass (timing).
+    :param interval: poll interval, seconds.
+    """
+    base_share, real_share = base["share_within_10pct"] or 0.0, real["share_within_10pct"] or 0.0
+    base_rate = base["polls_per_second"] / max(1, base["triggers"])
+    real_rate = real["polls_per_second"] / max(1, real["triggers"])
+    rows = [
+        (
+            "poll gaps within 10% of the interval",
+            f"{base_share:.1%}",
+            f"{real_share:.1%}",
+            f"trigger/baseline {ratio(real_share, base_share)}" if base_share else "baseline has none",
+        ),
+        (
+            "median poll gap (s)",
+            f"{base['gap_seconds_median']}",
+            f"{real['gap_seconds_median']}",
+            f"baseline/trigger {ratio(base['gap_seconds_median'], real['gap_seconds_median'])}",
+        ),
+        (
+            "worst stall (ms)",
+            f"{base['stall_ms_worst']}",
+            f"{real['stall_ms_worst']}",
+            f"baseline/trigger {ratio(base['stall_ms_worst'], real['stall_ms_worst'])}",
+        ),
+        (
+            "worst stall outside GC (ms)",
+            f"{base['stall_ms_worst_not_during_gc']}",
+            f"{real['stall_ms_worst_not_during_gc']}",
+            f"baseline/trigger {ratio(base['stall_ms_worst_not_during_gc'], real['stall_ms_worst_not_during_gc'])}",
+        ),
+        (
+            "polls/s",
+            f"{base['polls_per_second']}",
+            f"{real['polls_per_second']}",
+            f"trigger/baseline {ratio(real['polls_per_second'], base['polls_per_second'])}",
+        ),
+        (
+            f"polls/s per waiting trigger (ideal {1 / interval:g})",
+            f"{base_rate:.3f}",
+            f"{real_rate:.3f}",
+            f"trigger/baseline {ratio(real_rate, base_rate)}",
+        ),
+    ]
+    print(
+        f"Comparison (same run): baseline = {base['triggers']} waits polling with the blocking client, "
+        f"trigger = {real['triggers']} FivetranSyncTrigger"
+    )
+    width = max(len(row[0]) for row in rows)
+    print(f"  {'':<{width}}  {'baseline':>10}  {'trigger':>10}")
+    for name, base_value, real_value, note in rows:
+        print(f"  {name:<{width}}  {base_value:>10}  {real_value:>10}  {note}")
+    print(
+        "  worst stall outside GC: baseline {b} ms vs trigger {r} ms = {x}".format(
+            b=base["stall_ms_worst_not_during_gc"],
+            r=real["stall_ms_worst_not_during_gc"],
+            x=ratio(base["stall_ms_worst_not_during_gc"], real["stall_ms_worst_not_during_gc"]),
+        )
+    )
+    if base["triggers"] != real["triggers"]:
+        print(
+            f"  (the baseline waited for {base['triggers']} syncs, the trigger pass for {real['triggers']}: "
+            "polls/s are totals of different loads; compare the per-trigger rate)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,13 +461,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--gc-freeze", action="store_true", help="gc.freeze() the loaded modules first (a deployment-side tuning)"
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.05,
+        metavar="SECONDS",
+        help="delay the simulator adds to every answer, in both passes (default 0.05)",
+    )
+    parser.add_argument(
+        "--baseline-waits",
+        type=int,
+        default=200,
+        help="syncs the blocking baseline waits for (default 200; fewer than --triggers keeps the run short)",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the blocking baseline pass")
     args = parser.parse_args(argv)
+    baseline_waits = 0 if args.no_baseline else args.baseline_waits
 
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="fivetran-bench-"))
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     server = context.Process(
-        target=serve_simulator, args=(child, args.triggers, args.min_duration, args.max_duration, 1), daemon=True
+        target=serve_simulator,
+        args=(child, max(args.triggers, baseline_waits), args.min_duration, args.max_duration, 1, args.latency),
+        daemon=True,
     )
     server.start()
     info = parent.recv()
@@ -326,49 +496,68 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{args.triggers} triggers, poll interval {args.interval:g} s, syncs of "
-        f"{args.min_duration:g}-{args.max_duration:g} s, simulator in process {server.pid}, "
+        f"{args.min_duration:g}-{args.max_duration:g} s, simulator in process {server.pid} answering after "
+        f"{args.latency * 1000:g} ms, "
         f"{'one shared client pool per loop' if not args.no_share else 'own clients per trigger'}, "
-        f"stagger {args.stagger:g} s"
+        f"stagger {args.stagger:g} s{', gc.freeze()' if args.gc_freeze else ''}"
     )
-    results = []
-    passes = [("timing + RSS", False)] + (
-        [] if args.no_trace else [("tracemalloc (memory only; its overhead distorts timings)", True)]
-    )
-    for label, trace in passes:
+    if baseline_waits:
+        print(
+            f"Baseline in the same run: {baseline_waits} waits (not {args.triggers}, to keep the run short) "
+            "polling with the synchronous FivetranHook from a coroutine (blocking requests on the event loop), "
+            f"then asyncio.sleep({args.interval:g}); same simulator latency, same measurement"
+        )
+    # (label, connections, trace, blocking baseline)
+    passes: list[tuple[str, int, bool, bool]] = []
+    if baseline_waits:
+        passes.append(
+            (f"baseline: blocking client in a coroutine, {baseline_waits} waits", baseline_waits, False, True)
+        )
+    passes.append(("timing + RSS", args.triggers, False, False))
+    if not args.no_trace:
+        passes.append(("tracemalloc (memory only; its overhead distorts timings)", args.triggers, True, False))
+    results: dict[str, dict[str, Any]] = {}
+    for label, count, trace, blocking in passes:
         baseline = epoch_to_iso(time.time())  # every sync of this pass starts (and ends) after it
-        parent.send("start")
+        parent.send(("start", count))
         parent.recv()
         run = asyncio.run(
             run_triggers(
-                info["ids"],
+                info["ids"][:count],
                 baseline,
                 args.interval,
                 args.stagger,
                 trace,
                 args.gc_freeze,
                 share_clients=not args.no_share,
+                trigger_class=make_blocking_trigger_class() if blocking else None,
             )
         )
         parent.send("stats")
         statuses = parent.recv()
         print(f"--- {label}: simulator answered {statuses}")
-        results.append(report(run, args.interval, label))
+        results["baseline" if blocking else "traced" if trace else "trigger"] = report(run, args.interval, label)
     parent.send("stop")
     server.join(timeout=10)
-    first = results[0]
+    first = results["trigger"]
     print(
         "Summary: {share:.1%} of poll gaps within 10% of the interval ({ok}/{n} triggers polling more than "
         "once were always), "
-        "worst stall {stall} ms, {pps} polls/s, RSS +{rss} MB{traced}".format(
+        "worst stall {stall} ms ({outside} ms outside GC), {pps} polls/s, RSS +{rss} MB{traced}".format(
             share=first["share_within_10pct"] or 0.0,
             ok=first["triggers_all_gaps_within_10pct"],
             n=first["triggers_polled_twice_or_more"],
             stall=first["stall_ms_worst"],
+            outside=first["stall_ms_worst_not_during_gc"],
             pps=first["polls_per_second"],
             rss=first["rss_added_mb_peak"],
-            traced=f", Python allocations peak {results[1]['tracemalloc_peak_mb']} MB" if len(results) > 1 else "",
+            traced=f", Python allocations peak {results['traced']['tracemalloc_peak_mb']} MB"
+            if "traced" in results
+            else "",
         )
     )
+    if "baseline" in results:
+        compare(results["baseline"], first, args.interval)
     return 0
 
 

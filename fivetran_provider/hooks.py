@@ -56,9 +56,10 @@ POOL_SIZE = 64
 #: Each client of the pool carries one request at a time on one kept-alive connection. One
 #: multi-connection client would be simpler, but httpcore rescans all of a pool's connections
 #: (and its whole queue) whenever a request starts or ends, which costs more event-loop CPU than
-#: the request itself once there are dozens of connections. Fivetran allows a few requests per
-#: second per account, so 16 in flight is plenty even with slow answers.
-MAX_CONCURRENT_REQUESTS = 16
+#: the request itself once there are dozens of connections. 64 in flight keeps a thousand waits
+#: polling every second on time when each answer takes about 50 ms (measured with
+#: ``benchmarks/triggers.py``; 16 capped them at about 300 polls per second).
+MAX_CONCURRENT_REQUESTS = 64
 
 
 def connection_dashboard_url(connection_id: str) -> str:
