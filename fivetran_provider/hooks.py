@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.fivetran.com"
-DASHBOARD_URL = "https://fivetran.com/dashboard/connections/{connection_id}/status"
 ACCEPT = "application/json;version=2"
 USER_AGENT = f"airflow-provider-fivetran-connections/{__version__} apache-airflow/{AIRFLOW_VERSION}"
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -60,14 +59,6 @@ POOL_SIZE = 64
 #: polling every second on time when each answer takes about 50 ms (measured with
 #: ``benchmarks/triggers.py``; 16 capped them at about 300 polls per second).
 MAX_CONCURRENT_REQUESTS = 64
-
-
-def connection_dashboard_url(connection_id: str) -> str:
-    """The Fivetran dashboard page of a connection.
-
-    :param connection_id: the Fivetran connection id.
-    """
-    return DASHBOARD_URL.format(connection_id=quote(connection_id, safe=""))
 
 
 def resolve_base_url(host: str | None, port: int | None = None) -> str:

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from fivetran_provider._compat import BaseOperatorLink, get_xcom
-from fivetran_provider.hooks import connection_dashboard_url
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
 
+DASHBOARD_URL = "https://fivetran.com/dashboard/connections/{connection_id}/status"
+
 XCOM_KEY = "fivetran_connection_url"
 """XCom key under which an operator stores the dashboard URL of the connection it works on."""
+
+
+def connection_dashboard_url(connection_id: str) -> str:
+    """The Fivetran dashboard page of a connection.
+
+    :param connection_id: the Fivetran connection id.
+    """
+    return DASHBOARD_URL.format(connection_id=quote(connection_id, safe=""))
 
 
 class FivetranConnectionLink(BaseOperatorLink):

@@ -51,6 +51,7 @@ from fivetran_provider.exceptions import (
     error_class_for_status,
     short_error,
 )
+from fivetran_provider.links import connection_dashboard_url
 
 # Outcomes of one look at a connection (SyncCheck.state) and of a whole wait (event["status"]).
 SUCCESS = "success"
@@ -172,16 +173,6 @@ def capture_baseline(connection: Mapping[str, Any]) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def dashboard_url(connection_id: str) -> str:
-    """The connection's page in the Fivetran dashboard.
-
-    :param connection_id: the Fivetran connection id.
-    """
-    from fivetran_provider.hooks import connection_dashboard_url
-
-    return connection_dashboard_url(connection_id)
-
-
 def _text(value: datetime | None) -> str:
     return "never" if value is None else format_timestamp(value)
 
@@ -296,7 +287,7 @@ def evaluate_sync(
             FAILED,
             message=(
                 f"Fivetran {kind} of connection {conn_id} failed at {_text(failed)}{detail}.{broken} "
-                f"See {dashboard_url(conn_id)}"
+                f"See {connection_dashboard_url(conn_id)}"
             ),
             **common,
         )
@@ -306,7 +297,7 @@ def evaluate_sync(
             message=(
                 f"Fivetran connection {conn_id} is paused, so the {kind} will not run until it is resumed "
                 f"(no sync finished after {base_text(base)}). Resume the connection and try again; "
-                f"see {dashboard_url(conn_id)}"
+                f"see {connection_dashboard_url(conn_id)}"
             ),
             **common,
         )
@@ -531,7 +522,7 @@ class SyncWaiter:
             "succeeded_at": format_timestamp(check.succeeded_at) if check and check.succeeded_at else None,
             "failed_at": format_timestamp(check.failed_at) if check and check.failed_at else None,
             "sync_state": check.sync_state if check else None,
-            "dashboard_url": dashboard_url(self.connection_id),
+            "dashboard_url": connection_dashboard_url(self.connection_id),
             "polls": self.polls,
             "waited_seconds": round(max(0.0, now - self.started_at), 3),
         }
@@ -555,7 +546,7 @@ class SyncWaiter:
             text += " The connection could not be read at all."
         if self.consecutive_errors and self.last_error:
             text += f" The last {self.consecutive_errors} poll(s) failed: {self.last_error}"
-        return f"{text} See {dashboard_url(self.connection_id)}"
+        return f"{text} See {connection_dashboard_url(self.connection_id)}"
 
     # -------------------------------------------------------------- internals
 
@@ -616,7 +607,7 @@ def outcome_from_event(
         raise FivetranSyncError(f"Got no usable outcome from the wait for a Fivetran sync: {event!r}")
     status = event["status"]
     connection_id = str(event.get("connection_id") or "")
-    url = str(event.get("dashboard_url") or (dashboard_url(connection_id) if connection_id else ""))
+    url = str(event.get("dashboard_url") or (connection_dashboard_url(connection_id) if connection_id else ""))
     message = str(event.get("message") or f"Fivetran sync wait ended with status {status!r}")
     if status == SUCCESS:
         return {

@@ -25,7 +25,8 @@ from fivetran_provider.exceptions import (
     FivetranTransportError,
     FivetranUnexpectedResponseError,
 )
-from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook, connection_dashboard_url, resolve_base_url
+from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook, resolve_base_url
+from fivetran_provider.links import connection_dashboard_url
 from fivetran_provider.testing import FivetranSimulator
 from tests.conftest import FAST_RETRIES
 

@@ -33,7 +33,7 @@ from fivetran_provider.exceptions import (
     FivetranError,
     FivetranValidationError,
 )
-from fivetran_provider.links import FivetranConnectionLink
+from fivetran_provider.links import FivetranConnectionLink, connection_dashboard_url
 from fivetran_provider.operators._common import is_templated
 from fivetran_provider.sync_status import (
     DONE,
@@ -41,7 +41,6 @@ from fivetran_provider.sync_status import (
     SyncWaiter,
     WaitStep,
     capture_baseline,
-    dashboard_url,
     epoch_to_iso,
     outcome_from_event,
 )
@@ -187,7 +186,7 @@ class SyncWaitMixin:
                 "connection_id": connection_id,
                 "status": "started",
                 "baseline": baseline,
-                "dashboard_url": dashboard_url(connection_id),
+                "dashboard_url": connection_dashboard_url(connection_id),
             }
             return combine_sync_result(result, started)
         poll_interval = seconds_or_none(self.poll_interval, "poll_interval")
@@ -391,6 +390,12 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
 
         :param context: the task context.
         """
+        try:
+            return self._start_and_wait(context)
+        finally:
+            self.hook.close()
+
+    def _start_and_wait(self, context: Context) -> Any:
         connection_id = fields.validate_connection_id(self.connection_id)
         if isinstance(context, Mapping) and context.get("ti") is not None:
             FivetranConnectionLink.persist(context, connection_id)
@@ -407,9 +412,9 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
                 raise FivetranConnectionPausedError(
                     f"Fivetran connection {connection_id} is paused: a "
                     f"{'re-sync' if resync else 'sync'} would not run. Resume the connection first, or set "
-                    f"unpause_if_paused=True to resume it here. See {dashboard_url(connection_id)}",
+                    f"unpause_if_paused=True to resume it here. See {connection_dashboard_url(connection_id)}",
                     connection_id=connection_id,
-                    dashboard_url=dashboard_url(connection_id),
+                    dashboard_url=connection_dashboard_url(connection_id),
                 )
             hook.update_connection(connection_id, paused=False, current_state=connection)
             unpaused = True
@@ -431,7 +436,7 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
             "scope": scope,
             "unpaused": unpaused,
             "baseline": baseline,
-            "dashboard_url": dashboard_url(connection_id),
+            "dashboard_url": connection_dashboard_url(connection_id),
         }
         return self.wait_for_sync(
             context,
