@@ -144,10 +144,48 @@ def get_xcom() -> Any:
     return XCom
 
 
+class AirflowFeatureUnavailableError(AirflowException):
+    """A feature of this provider needs a newer Airflow than the one installed."""
+
+
+def require_airflow_3(feature: str) -> None:
+    """Fail with a clear message when ``feature`` is used on Airflow 2.
+
+    :param feature: what the user tried to use, e.g. ``"fivetran_connection_asset"``.
+    :raises AirflowFeatureUnavailableError: on Airflow 2.
+    """
+    if not AIRFLOW_V_3_PLUS:
+        raise AirflowFeatureUnavailableError(
+            f"{feature} needs Airflow 3 (event-driven scheduling with assets and asset watchers); "
+            f"this is Airflow {AIRFLOW_VERSION}. Use FivetranSyncSensor to wait for a sync on Airflow 2."
+        )
+
+
+def event_trigger_base() -> type:
+    """``BaseEventTrigger`` (Airflow 3), the base of triggers that can watch assets; ``BaseTrigger`` on Airflow 2."""
+    try:
+        from airflow.triggers.base import BaseEventTrigger
+    except ImportError:  # pragma: no cover - Airflow 2
+        return BaseTrigger
+    return BaseEventTrigger
+
+
+def asset_classes() -> tuple[Any, Any, Any]:
+    """``(Asset, AssetAlias, AssetWatcher)`` of Airflow 3's task SDK.
+
+    :raises AirflowFeatureUnavailableError: on Airflow 2.
+    """
+    require_airflow_3("Fivetran assets")
+    from airflow.sdk import Asset, AssetAlias, AssetWatcher
+
+    return Asset, AssetAlias, AssetWatcher
+
+
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_PLUS",
     "AirflowException",
+    "AirflowFeatureUnavailableError",
     "AirflowSensorTimeout",
     "BaseHook",
     "BaseOperator",
@@ -160,8 +198,11 @@ __all__ = [
     "aextra_dejson",
     "aget_connection",
     "amask_secret",
+    "asset_classes",
     "default_deferrable",
+    "event_trigger_base",
     "get_xcom",
     "mask_secret",
     "redact",
+    "require_airflow_3",
 ]

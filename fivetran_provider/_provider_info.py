@@ -59,6 +59,7 @@ def provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": "Fivetran", "python-modules": ["fivetran_provider.sensors"]}],
         "hooks": [{"integration-name": "Fivetran", "python-modules": ["fivetran_provider.hooks"]}],
         "triggers": [{"integration-name": "Fivetran", "python-modules": ["fivetran_provider.triggers"]}],
+        "asset-uris": [{"schemes": ["fivetran"], "handler": "fivetran_provider.assets.normalize_fivetran_uri"}],
         "extra-links": ["fivetran_provider.links.FivetranConnectionLink"],
         "connection-types": [
             {

@@ -191,3 +191,12 @@ class FivetranSyncTrigger(BaseTrigger):
                 self.log.warning("%s", step.note)
             else:
                 self.log.info("%s", step.note)
+
+
+def __getattr__(name: str) -> Any:
+    # The event trigger lives in its own module; imported only when asked for.
+    if name == "FivetranSyncEventTrigger":
+        from fivetran_provider.event_triggers import FivetranSyncEventTrigger
+
+        return FivetranSyncEventTrigger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,269 @@
+"""``FivetranSyncEventTrigger`` and ``fivetran_connection_asset`` against the simulator.
+
+The trigger runs in a plain event loop. Nothing waits on wall-clock luck: the test acts on the
+simulator only after the trigger's first read has been recorded (so the trigger has started),
+and "no event" is judged after a fixed number of further polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from fivetran_provider.event_triggers import CompletionTracker, FivetranSyncEventTrigger
+from fivetran_provider.exceptions import FivetranValidationError
+from fivetran_provider.testing import FivetranSimulator
+
+OLD = "2026-01-01T00:00:00Z"
+SAFETY = 30.0  # a hang guard, not a timing assertion
+
+
+class Watch:
+    """Drive a trigger's ``run()`` generator from a test."""
+
+    def __init__(self, sim: FivetranSimulator, trigger: FivetranSyncEventTrigger) -> None:
+        self.sim = sim
+        self.trigger = trigger
+        self.path = f"/v1/connections/{trigger.connection_id}"
+        self.events: AsyncIterator[Any] = trigger.run()
+        self.pending: asyncio.Task[Any] | None = None
+
+    def reads(self) -> int:
+        return len(self.sim.requests_for("GET", self.path))
+
+    async def until_reads(self, count: int) -> None:
+        while self.reads() < count:
+            await asyncio.sleep(0.005)
+
+    def start_next(self) -> None:
+        self.pending = asyncio.ensure_future(self.events.__anext__())
+
+    async def next_event(self) -> dict[str, Any]:
+        if self.pending is None:
+            self.start_next()
+        assert self.pending is not None
+        event = await asyncio.wait_for(self.pending, SAFETY)
+        self.pending = None
+        return dict(event.payload)
+
+    async def no_event_for(self, polls: int) -> None:
+        if self.pending is None:
+            self.start_next()
+        target = self.reads() + polls
+        await asyncio.wait_for(self.until_reads(target), SAFETY)
+        assert self.pending is not None
+        assert not self.pending.done(), self.pending.result()
+
+    async def close(self) -> None:
+        if self.pending is not None:
+            self.pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await self.pending
+        await self.events.aclose()  # type: ignore[attr-defined]
+
+
+def trigger(connection_id: str, **kwargs: Any) -> FivetranSyncEventTrigger:
+    kwargs.setdefault("poll_interval", 0.02)
+    return FivetranSyncEventTrigger(connection_id, **kwargs)
+
+
+def complete(sim: FivetranSimulator, connection_id: str, outcome: str = "success") -> dict[str, Any]:
+    sim.plan_syncs(connection_id, outcome, duration=3600)
+    from fivetran_provider.hooks import FivetranHook
+
+    hook = FivetranHook()
+    try:
+        hook.start_sync(connection_id)
+    finally:
+        hook.close()
+    return sim.finish_sync(connection_id, outcome)
+
+
+def test_two_completions_give_two_events_and_none_repeats(fivetran_conn: FivetranSimulator) -> None:
+    fivetran_conn.add_connection("mellow_quartz", succeeded_at=OLD)
+
+    async def scenario() -> list[dict[str, Any]]:
+        watch = Watch(fivetran_conn, trigger("mellow_quartz"))
+        try:
+            watch.start_next()
+            await asyncio.wait_for(watch.until_reads(1), SAFETY)
+            first = complete(fivetran_conn, "mellow_quartz")
+            one = await watch.next_event()
+            await watch.no_event_for(3)
+            second = complete(fivetran_conn, "mellow_quartz")
+            two = await watch.next_event()
+            assert one["succeeded_at"] == first["succeeded_at"]
+            assert two["succeeded_at"] == second["succeeded_at"]
+            return [one, two]
+        finally:
+            await watch.close()
+
+    one, two = asyncio.run(scenario())
+    assert one["connection_id"] == "mellow_quartz"
+    assert one["outcome"] == two["outcome"] == "success"
+    assert one["historical"] is False
+    assert one["succeeded_at"] < two["succeeded_at"]
+    assert one["dashboard_url"].endswith("/connections/mellow_quartz/status")
+
+
+def test_a_completion_before_the_start_fires_nothing(fivetran_conn: FivetranSimulator) -> None:
+    fivetran_conn.add_connection("mellow_quartz", succeeded_at=OLD, failed_at=OLD)
+    complete(fivetran_conn, "mellow_quartz")  # just before the trigger starts
+
+    async def scenario() -> None:
+        watch = Watch(fivetran_conn, trigger("mellow_quartz", outcomes=["success", "failure"]))
+        try:
+            await watch.no_event_for(4)
+        finally:
+            await watch.close()
+
+    asyncio.run(scenario())
+
+
+def test_failures_fire_only_when_asked(fivetran_conn: FivetranSimulator) -> None:
+    fivetran_conn.add_connection("mellow_quartz", succeeded_at=OLD)
+
+    async def scenario(outcomes: list[str]) -> dict[str, Any]:
+        watch = Watch(fivetran_conn, trigger("mellow_quartz", outcomes=outcomes))
+        try:
+            watch.start_next()
+            await asyncio.wait_for(watch.until_reads(1), SAFETY)
+            complete(fivetran_conn, "mellow_quartz", "failure")
+            if outcomes == ["success"]:
+                await watch.no_event_for(3)
+                complete(fivetran_conn, "mellow_quartz", "success")
+            return await watch.next_event()
+        finally:
+            await watch.close()
+
+    only_success = asyncio.run(scenario(["success"]))
+    assert only_success["outcome"] == "success"
+    with_failure = asyncio.run(scenario(["success", "failure"]))
+    assert with_failure["outcome"] == "failure"
+    assert with_failure["failed_at"] is not None
+
+
+def test_a_restarted_trigger_does_not_replay(fivetran_conn: FivetranSimulator) -> None:
+    fivetran_conn.add_connection("mellow_quartz", succeeded_at=OLD)
+    first = trigger("mellow_quartz")
+    classpath, kwargs = first.serialize()
+    assert classpath == "fivetran_provider.event_triggers.FivetranSyncEventTrigger"
+    assert set(kwargs) == {"connection_id", "fivetran_conn_id", "poll_interval", "outcomes"}  # no timestamps
+
+    async def before_restart() -> dict[str, Any]:
+        watch = Watch(fivetran_conn, first)
+        try:
+            watch.start_next()
+            await asyncio.wait_for(watch.until_reads(1), SAFETY)
+            complete(fivetran_conn, "mellow_quartz")
+            return await watch.next_event()
+        finally:
+            await watch.close()
+
+    fired = asyncio.run(before_restart())
+
+    async def after_restart() -> dict[str, Any]:
+        watch = Watch(fivetran_conn, FivetranSyncEventTrigger(**kwargs))
+        try:
+            await watch.no_event_for(4)
+            complete(fivetran_conn, "mellow_quartz")
+            return await watch.next_event()
+        finally:
+            await watch.close()
+
+    later = asyncio.run(after_restart())
+    assert later["succeeded_at"] > fired["succeeded_at"]
+
+
+def test_a_historical_sync_is_reported_as_historical(fivetran_conn: FivetranSimulator) -> None:
+    fivetran_conn.add_connection("mellow_quartz", succeeded_at=OLD)
+
+    async def scenario() -> dict[str, Any]:
+        watch = Watch(fivetran_conn, trigger("mellow_quartz"))
+        try:
+            watch.start_next()
+            await asyncio.wait_for(watch.until_reads(1), SAFETY)
+            fivetran_conn.plan_syncs("mellow_quartz", "success", duration=3600)
+            from fivetran_provider.hooks import FivetranHook
+
+            hook = FivetranHook()
+            try:
+                hook.resync("mellow_quartz")
+            finally:
+                hook.close()
+            reads = watch.reads()
+            await asyncio.wait_for(watch.until_reads(reads + 2), SAFETY)  # seen running as historical
+            fivetran_conn.finish_sync("mellow_quartz")
+            return await watch.next_event()
+        finally:
+            await watch.close()
+
+    assert asyncio.run(scenario())["historical"] is True
+
+
+def test_a_missing_connection_ends_the_trigger_with_the_error(fivetran_conn: FivetranSimulator) -> None:
+    from fivetran_provider.exceptions import FivetranNotFoundError
+
+    async def scenario() -> None:
+        async for _event in trigger("no_such_thing").run():
+            raise AssertionError("no event expected")
+
+    with pytest.raises(FivetranNotFoundError):
+        asyncio.run(scenario())
+
+
+def test_tracker_orders_two_completions_between_polls() -> None:
+    tracker = CompletionTracker("mellow_quartz", 1_767_225_600.0, ("success", "failure"))  # 2026-01-01
+    events = tracker.observe({"succeeded_at": "2026-01-02T00:00:02Z", "failed_at": "2026-01-02T00:00:01Z"})
+    assert [event["outcome"] for event in events] == ["failure", "success"]
+    assert tracker.observe({"succeeded_at": "2026-01-02T00:00:02Z", "failed_at": "2026-01-02T00:00:01Z"}) == []
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "needle"),
+    [("outcomes", ["done"], "success"), ("outcomes", [], "non-empty"), ("poll_interval", 0, "above 0")],
+)
+def test_bad_arguments_are_refused_clearly(argument: str, value: Any, needle: str) -> None:
+    with pytest.raises(FivetranValidationError, match=needle) as info:
+        FivetranSyncEventTrigger("mellow_quartz", **{argument: value})
+    assert argument in str(info.value)
+
+
+# ------------------------------------------------------------------------------ the asset
+
+
+def test_asset_has_the_fivetran_uri_and_the_watcher() -> None:
+    from airflow.sdk import Asset
+
+    from fivetran_provider.assets import fivetran_connection_asset
+
+    asset = fivetran_connection_asset("mellow_quartz", poll_interval=30, outcomes="failure")
+    assert asset.uri == asset.name == "fivetran://mellow_quartz"
+    (watcher,) = asset.watchers
+    assert isinstance(watcher.trigger, FivetranSyncEventTrigger)
+    assert watcher.trigger.serialize()[1] == {
+        "connection_id": "mellow_quartz",
+        "fivetran_conn_id": "fivetran_default",
+        "poll_interval": 30.0,
+        "outcomes": ["failure"],
+    }
+    # the registered normaliser: a trailing slash goes, anything after the id is refused
+    assert Asset(uri="FIVETRAN://mellow_quartz/").uri == "fivetran://mellow_quartz"
+    with pytest.raises(ValueError, match=r"fivetran://<connection_id>"):
+        Asset(uri="fivetran://mellow_quartz/tables")
+
+
+def test_asset_on_airflow_2_says_it_needs_airflow_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fivetran_provider import _compat
+    from fivetran_provider.assets import fivetran_connection_asset
+
+    # Airflow 2 cannot be installed beside Airflow 3; the version flag is what the check reads.
+    monkeypatch.setattr(_compat, "AIRFLOW_V_3_PLUS", False)
+    with pytest.raises(_compat.AirflowFeatureUnavailableError, match="needs Airflow 3"):
+        fivetran_connection_asset("mellow_quartz")
+    with pytest.raises(_compat.AirflowFeatureUnavailableError, match="needs Airflow 3"):
+        FivetranSyncEventTrigger("mellow_quartz")
