@@ -113,8 +113,8 @@ class CompletionTracker:
 
         :param connection: ``data`` of ``GET /v1/connections/{id}``.
         """
-        status = connection.get("status") if isinstance(connection.get("status"), Mapping) else {}
-        historical_now = bool(status.get("is_historical_sync"))
+        status = connection.get("status")
+        historical_now = isinstance(status, Mapping) and bool(status.get("is_historical_sync"))
         seen = {SUCCESS: _moment(connection.get("succeeded_at")), FAILURE: _moment(connection.get("failed_at"))}
         new = [
             (moment, outcome) for outcome, moment in seen.items() if moment is not None and moment > self._last[outcome]

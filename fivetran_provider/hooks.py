@@ -537,6 +537,28 @@ class FivetranHook(BaseHook):
         checked = fields.validate_resync_scope(scope)
         return self.request("POST", path, body={} if checked is None else {"scope": checked})
 
+    def run_connection_setup_tests(self, connection_id: str) -> dict[str, Any]:
+        """Run a connection's setup tests without changing it (``POST /v1/connections/{id}/test``).
+
+        Counts against Fivetran's setup-test rate limit. Running them again is harmless, so an
+        unknown outcome may simply be retried.
+
+        :param connection_id: the Fivetran connection id.
+        :return: the connection object (``data``) with ``setup_tests`` and the new ``status.setup_state``.
+        """
+        path = self._connection_path(connection_id) + "/test"
+        return envelope_data(self.request("POST", path, body={}), "POST", path)
+
+    def get_schema_config(self, connection_id: str) -> dict[str, Any]:
+        """Read which schemas and tables a connection syncs (``GET /v1/connections/{id}/schemas``).
+
+        :param connection_id: the Fivetran connection id.
+        :return: ``data``: ``schemas`` keyed by source schema name, each with ``enabled``,
+            ``name_in_destination`` and ``tables`` (likewise).
+        """
+        path = self._connection_path(connection_id) + "/schemas"
+        return envelope_data(self.request("GET", path), "GET", path)
+
     def get_account_info(self) -> dict[str, Any]:
         """Read the account the API key belongs to (``GET /v1/account/info``)."""
         return envelope_data(self.request("GET", "/v1/account/info"), "GET", "/v1/account/info")

@@ -33,7 +33,9 @@ from fivetran_provider.exceptions import (
     FivetranError,
     FivetranValidationError,
 )
+from fivetran_provider.lineage import SyncLineageMixin
 from fivetran_provider.links import FivetranConnectionLink, connection_dashboard_url
+from fivetran_provider.lookup import check_target, resolve_connection_id
 from fivetran_provider.operators._common import is_templated
 from fivetran_provider.sync_status import (
     DONE,
@@ -292,7 +294,7 @@ class SyncWaitMixin:
         return FivetranHook(self.fivetran_conn_id)
 
 
-class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
+class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
     """Start a sync (``POST /v1/connections/{id}/sync``) or historical re-sync (``.../resync``) and wait for it.
 
     The connection is read first: its ``max(succeeded_at, failed_at)`` is the baseline the
@@ -329,9 +331,28 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
     :param resume_rescheduled: when Fivetran reschedules the sync of a ``manual`` connection,
         start it again once ``rescheduled_for`` has come (auto connections resume by themselves).
     :param fivetran_conn_id: the Airflow connection id (templated).
+    :param connection_name: instead of ``connection_id``: the connection's name (its ``schema``
+        in Fivetran), looked up in ``group_id`` when the task runs (templated).
+    :param group_id: the group (destination) of ``connection_name`` (templated).
+    :param test_if_broken: when the connection's ``setup_state`` is not ``connected``, run its
+        setup tests (``POST /v1/connections/{id}/test``) first and fail with their messages if it
+        is still not connected. Off by default: setup tests have their own rate limit.
+
+    When the sync succeeded, the task emits an asset event for ``fivetran://<connection_id>``
+    (Airflow 3; see :mod:`fivetran_provider.assets`) and, with the OpenLineage provider
+    installed, reports the synced tables as lineage (:mod:`fivetran_provider.lineage`).
     """
 
-    template_fields = ("connection_id", "force", "scope", "resync", "wait_for_completion", "fivetran_conn_id")
+    template_fields = (
+        "connection_id",
+        "force",
+        "scope",
+        "resync",
+        "wait_for_completion",
+        "fivetran_conn_id",
+        "connection_name",
+        "group_id",
+    )
     template_fields_renderers = {"scope": "json"}
     operator_extra_links = (FivetranConnectionLink(),)
     ui_color = "#d6e4ff"
@@ -339,7 +360,7 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
     def __init__(
         self,
         *,
-        connection_id: str,
+        connection_id: str | None = None,
         force: bool | str = False,
         scope: Mapping[str, Any] | str | None = None,
         resync: bool | str = False,
@@ -350,10 +371,24 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
         unpause_if_paused: bool = False,
         resume_rescheduled: bool = True,
         fivetran_conn_id: str = "fivetran_default",
+        connection_name: str | None = None,
+        group_id: str | None = None,
+        test_if_broken: bool = False,
         **kwargs: Any,
     ) -> None:
+        from fivetran_provider.operators._completion import merge_outlets
+
+        check_target(type(self).__name__, connection_id, connection_name, group_id)
+        kwargs["outlets"] = merge_outlets(
+            kwargs.get("outlets"),
+            connection_id,
+            known_to_emit=wait_for_completion is True and not is_templated(connection_id),
+        )
         super().__init__(**kwargs)
         self.connection_id = connection_id
+        self.connection_name = connection_name
+        self.group_id = group_id
+        self.test_if_broken = fields.coerce_bool("test_if_broken", test_if_broken)
         self.force = force
         self.scope = scope
         self.resync = resync
@@ -375,6 +410,8 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
             ("wait_for_completion", lambda value: fields.coerce_bool("wait_for_completion", value)),
         ):
             value = getattr(self, name)
+            if name == "connection_id" and value is None:
+                continue
             if not is_templated(value):
                 check(value)
 
@@ -390,13 +427,43 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
 
         :param context: the task context.
         """
+        from fivetran_provider.operators._completion import after_sync
+
         try:
-            return self._start_and_wait(context)
+            result = self._start_and_wait(context)
+            after_sync(self, context, self.hook, result, historical=self._historical(result))
+            return result
         finally:
             self.hook.close()
 
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None, result: Any = None) -> Any:
+        """Resume after the trigger fired: as :meth:`SyncWaitMixin.execute_complete`, then the asset event.
+
+        :param context: the task context.
+        :param event: the trigger's event payload.
+        :param result: the operator's own result passed through the deferral.
+        """
+        from fivetran_provider.operators._completion import after_sync
+
+        joined = super().execute_complete(context, event, result)
+        try:
+            after_sync(self, context, self.hook, joined, historical=self._historical(joined))
+        finally:
+            self.hook.close()
+        return joined
+
+    @staticmethod
+    def _historical(result: Any) -> bool:
+        return isinstance(result, Mapping) and result.get("operation") == "resync" and result.get("scope") is None
+
     def _start_and_wait(self, context: Context) -> Any:
-        connection_id = fields.validate_connection_id(self.connection_id)
+        connection_id = resolve_connection_id(
+            self.hook,
+            connection_id=self.connection_id,
+            connection_name=self.connection_name,
+            group_id=self.group_id,
+            log=self.log,
+        )
         if isinstance(context, Mapping) and context.get("ti") is not None:
             FivetranConnectionLink.persist(context, connection_id)
         force = fields.coerce_bool("force", self.force)
@@ -406,6 +473,10 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
             self.log.warning("force applies to syncs, not re-syncs; it is ignored for this re-sync")
         hook = self.hook
         connection = hook.get_connection_details(connection_id)
+        if self.test_if_broken:
+            from fivetran_provider.setup_tests import ensure_connected
+
+            connection = ensure_connected(hook, connection, log=self.log)
         unpaused = False
         if connection.get("paused") is True:
             if not self.unpause_if_paused:

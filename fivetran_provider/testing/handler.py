@@ -558,6 +558,7 @@ class ApiHandler:
             (("connections", "*", "sync"), {"POST": self._sync}),
             (("connections", "*", "resync"), {"POST": self._resync}),
             (("connections", "*", "test"), {"POST": self._test}),
+            (("connections", "*", "schemas"), {"GET": self._schemas}),
         ]
 
     # ------------------------------------------------------------------ entry point
@@ -787,3 +788,7 @@ class ApiHandler:
         self._require_connection(connection_id)
         validate_test(ctx.body, ctx.body_present)
         return success("Setup tests have been completed", self.state.run_setup_tests(connection_id))
+
+    def _schemas(self, ctx: _Context) -> Response:
+        self._require_connection(ctx.params[0])
+        return success("Schema configuration retrieved successfully", self.state.schema_config(ctx.params[0]))

@@ -323,6 +323,8 @@ class Connection:
     tasks: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     source_sync_details: dict[str, Any] | None = None
+    setup_test_failure: str | None = None
+    schemas: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # lifecycle
     run: SyncRun | None = None
@@ -353,6 +355,8 @@ _SEEDABLE_FIELDS: frozenset[str] = frozenset(
         "tasks",
         "warnings",
         "source_sync_details",
+        "setup_test_failure",
+        "schemas",
     }
 )
 
@@ -925,7 +929,11 @@ class SimulatorState:
         ]
 
     def run_setup_tests(self, connection_id: str) -> dict[str, Any]:
-        """``POST /test``: run (always passing) setup tests.
+        """``POST /test``: run the setup tests.
+
+        They pass, and a broken connection becomes ``connected``, unless the connection was
+        seeded with ``setup_test_failure``: then the last test fails with that message and the
+        connection is (or stays) ``broken``.
 
         :param connection_id: connection id.
         :return: the connection view with ``setup_tests``.
@@ -933,9 +941,33 @@ class SimulatorState:
         with self.lock:
             conn = self._conn(connection_id)
             self._advance(conn, time.time())
+            tests = self._setup_tests()
+            if conn.setup_test_failure is not None:
+                tests[-1] = {**tests[-1], "status": "FAILED", "message": conn.setup_test_failure}
+                conn.setup_state = "broken"
+            else:
+                conn.setup_state = "connected"
             view = self._view(conn)
-            view["setup_tests"] = self._setup_tests()
+            view["setup_tests"] = tests
             return view
+
+    def schema_config(self, connection_id: str) -> dict[str, Any]:
+        """``GET /schemas``: the schema configuration seeded with ``schemas=...``.
+
+        :param connection_id: connection id.
+        :raises ApiError: 404 ``NotFound_SchemaConfig`` when none was seeded.
+        """
+        with self.lock:
+            conn = self._conn(connection_id)
+            if conn.schemas is None:
+                raise ApiError(
+                    404, "NotFound_SchemaConfig", f"Schema config for connection '{connection_id}' does not exist"
+                )
+            return {
+                "enable_new_by_default": True,
+                "schema_change_handling": "ALLOW_ALL",
+                "schemas": copy.deepcopy(conn.schemas),
+            }
 
     def trigger_sync(self, connection_id: str, *, force: bool) -> None:
         """``POST /sync``.
