@@ -64,8 +64,9 @@ def fivetran_connection_asset(
     ``mellow_quartz`` succeeds, whoever started it (Fivetran's schedule, another DAG, the UI).
     The asset's watcher is a :class:`~fivetran_provider.event_triggers.FivetranSyncEventTrigger`
     in the triggerer; the asset event's ``extra`` carries its payload (``connection_id``,
-    ``outcome``, ``succeeded_at``, ``failed_at``, ``historical``, ``dashboard_url``). Tasks
-    of the triggered run read it from ``triggering_asset_events``.
+    ``outcome``, ``succeeded_at``, ``failed_at``, ``historical``, ``dashboard_url``) under
+    ``"payload"``, as Airflow stores trigger events; tasks of the triggered run read it from
+    ``triggering_asset_events`` with :func:`sync_payload`.
 
     :param connection_id: the Fivetran connection id (a literal: the asset is defined when the
         DAG is parsed).
@@ -133,7 +134,8 @@ def emit_sync_event(context: Any, task: Any, event: Mapping[str, Any]) -> bool:
         return False
     asset_cls, alias_cls, _watcher = asset_classes()
     uri = connection_asset_uri(event["connection_id"])
-    payload = dict(event)
+    # The same shape as the event Airflow stores for an asset watcher's trigger event.
+    payload = {"from_trigger": False, "payload": dict(event)}
     for outlet in getattr(task, "outlets", None) or []:
         if isinstance(outlet, asset_cls) and urlsplit(outlet.uri).scheme == SCHEME and outlet.uri == uri:
             outlet_events[outlet].extra.update(payload)
@@ -143,3 +145,18 @@ def emit_sync_event(context: Any, task: Any, event: Mapping[str, Any]) -> bool:
             outlet_events[outlet].add(asset_cls(name=uri, uri=uri), extra=payload)
             return True
     return False
+
+
+def sync_payload(asset_event: Any) -> dict[str, Any] | None:
+    """The sync behind an asset event of a ``fivetran://`` asset, or ``None`` for another event.
+
+    Events from the watcher and from the operators both store the payload of
+    :func:`~fivetran_provider.event_triggers.sync_event` under ``extra["payload"]``.
+
+    :param asset_event: an asset event (e.g. from ``triggering_asset_events``) or its ``extra``.
+    """
+    extra = asset_event if isinstance(asset_event, Mapping) else getattr(asset_event, "extra", None)
+    payload = extra.get("payload") if isinstance(extra, Mapping) else None
+    if isinstance(payload, Mapping) and "connection_id" in payload and "outcome" in payload:
+        return dict(payload)
+    return None

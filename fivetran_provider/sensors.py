@@ -11,6 +11,7 @@ from fivetran_provider import fields
 from fivetran_provider._compat import BaseSensorOperator, PokeReturnValue, default_deferrable
 from fivetran_provider.exceptions import FivetranError, FivetranSensorTimeoutError
 from fivetran_provider.links import FivetranConnectionLink
+from fivetran_provider.lookup import check_target, resolve_connection_id
 from fivetran_provider.sync_status import (
     DONE,
     RESUME,
@@ -81,32 +82,50 @@ class FivetranSyncSensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
     :param fivetran_conn_id: the Airflow connection id (templated).
     :param poke_interval: seconds between checks (also the trigger's poll interval).
+    :param connection_name: instead of ``connection_id``: the connection's name (its ``schema``
+        in Fivetran), looked up in ``group_id`` when the task runs (templated).
+    :param group_id: the group (destination) of ``connection_name`` (templated).
+
+    On success the task emits an asset event for ``fivetran://<connection_id>`` (Airflow 3),
+    whose ``extra`` is the same payload as :class:`~fivetran_provider.event_triggers.FivetranSyncEventTrigger`'s.
     """
 
-    template_fields = ("connection_id", "completed_after", "fivetran_conn_id")
+    template_fields = ("connection_id", "completed_after", "fivetran_conn_id", "connection_name", "group_id")
     operator_extra_links = (FivetranConnectionLink(),)
     ui_color = "#d6e4ff"
 
     def __init__(
         self,
         *,
-        connection_id: str,
+        connection_id: str | None = None,
         completed_after: datetime | str | None = None,
         historical: bool = False,
         resume_rescheduled: bool = True,
         deferrable: bool | None = None,
         fivetran_conn_id: str = "fivetran_default",
         poke_interval: float | timedelta = 60,
+        connection_name: str | None = None,
+        group_id: str | None = None,
         **kwargs: Any,
     ) -> None:
+        from fivetran_provider.operators._common import is_templated
+        from fivetran_provider.operators._completion import merge_outlets
+
+        check_target(type(self).__name__, connection_id, connection_name, group_id)
+        kwargs["outlets"] = merge_outlets(
+            kwargs.get("outlets"), connection_id, known_to_emit=not is_templated(connection_id)
+        )
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.connection_id = connection_id
+        self.connection_name = connection_name
+        self.group_id = group_id
+        self._resolved_id: str | None = None
         self.completed_after = completed_after
         self.historical = fields.coerce_bool("historical", historical)
         self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
         self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
         self.fivetran_conn_id = fivetran_conn_id
-        if not (isinstance(connection_id, str) and "{{" in connection_id):
+        if connection_id is not None and not is_templated(connection_id):
             fields.validate_connection_id(connection_id)
         if not (isinstance(completed_after, str) and "{{" in completed_after):
             self._given_completed_after()
@@ -119,6 +138,18 @@ class FivetranSyncSensor(BaseSensorOperator):
         from fivetran_provider.hooks import FivetranHook
 
         return FivetranHook(self.fivetran_conn_id)
+
+    def target_id(self) -> str:
+        """The connection id: ``connection_id``, or ``connection_name`` looked up once per try."""
+        if self._resolved_id is None:
+            self._resolved_id = resolve_connection_id(
+                self.hook,
+                connection_id=self.connection_id,
+                connection_name=self.connection_name,
+                group_id=self.group_id,
+                log=self.log,
+            )
+        return self._resolved_id
 
     def _given_completed_after(self) -> str | None:
         value = self.completed_after
@@ -140,7 +171,7 @@ class FivetranSyncSensor(BaseSensorOperator):
 
     def _waiter(self, context: Context, deadline: float | None) -> SyncWaiter:
         return SyncWaiter(
-            fields.validate_connection_id(self.connection_id),
+            self.target_id(),
             baseline=self.completed_after_for(context),
             historical=self.historical,
             poll_interval=float(self.poke_interval),
@@ -183,18 +214,18 @@ class FivetranSyncSensor(BaseSensorOperator):
         :param context: the task context.
         """
         if context.get("ti") is not None:
-            FivetranConnectionLink.persist(context, fields.validate_connection_id(self.connection_id))
+            FivetranConnectionLink.persist(context, self.target_id())
         if not self.deferrable:
-            return super().execute(context)
+            return self._after_sync(context, super().execute(context))
         first = self.poke(context)
         if isinstance(first, PokeReturnValue) and first:
-            return first.xcom_value
+            return self._after_sync(context, first.xcom_value)
         from fivetran_provider.triggers import FivetranSyncTrigger
 
         started = time.time()
         settings = self.hook.settings
         trigger = FivetranSyncTrigger(
-            connection_id=fields.validate_connection_id(self.connection_id),
+            connection_id=self.target_id(),
             fivetran_conn_id=self.fivetran_conn_id,
             baseline=self.completed_after_for(context),
             historical=self.historical,
@@ -220,6 +251,12 @@ class FivetranSyncSensor(BaseSensorOperator):
         """
         outcome = outcome_from_event(event, timeout_error=FivetranSensorTimeoutError)
         self.log.info("%s", (event or {}).get("message", "Fivetran sync completed."))
+        return self._after_sync(context, outcome)
+
+    def _after_sync(self, context: Context, outcome: Any) -> Any:
+        from fivetran_provider.operators._completion import after_sync
+
+        after_sync(self, context, self.hook, outcome, historical=self.historical, lineage=False)
         return outcome
 
     def _note(self, step: WaitStep) -> None:

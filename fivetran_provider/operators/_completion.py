@@ -37,7 +37,9 @@ def sync_outcome(result: Any) -> Mapping[str, Any] | None:
     return None
 
 
-def after_sync(operator: Any, context: Any, hook: FivetranHook, result: Any, *, historical: bool) -> None:
+def after_sync(
+    operator: Any, context: Any, hook: FivetranHook, result: Any, *, historical: bool, lineage: bool = True
+) -> None:
     """Emit the connection's asset event and read lineage, when ``result`` shows a successful sync.
 
     :param operator: the running operator.
@@ -45,6 +47,7 @@ def after_sync(operator: Any, context: Any, hook: FivetranHook, result: Any, *, 
     :param hook: the operator's hook.
     :param result: the operator's return value.
     :param historical: whether the sync was a historical one.
+    :param lineage: read the connection's tables for OpenLineage (operators that run the sync).
     """
     outcome = sync_outcome(result)
     if outcome is None:
@@ -57,6 +60,8 @@ def after_sync(operator: Any, context: Any, hook: FivetranHook, result: Any, *, 
         event = sync_event(connection_id, "success", outcome.get("succeeded_at"), outcome.get("failed_at"), historical)
         if emit_sync_event(context, operator, event):
             operator.log.info("Asset event for fivetran://%s: %s", connection_id, event)
+    if not lineage:
+        return
     from fivetran_provider.lineage import read_sync_lineage
 
     operator._sync_lineage = read_sync_lineage(hook, connection_id, operator.log)

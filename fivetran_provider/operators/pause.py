@@ -46,9 +46,17 @@ class _PauseStateOperator(BaseOperator):
     :param fivetran_conn_id: the Airflow connection holding the Fivetran API key and secret (templated).
     :param max_parallel: how many connections are changed at the same time (1 to 64).
     :param dry_run: log the planned changes and send nothing.
+    :param connection_name: with ``group_id``: only the connection of that group with this name
+        (its ``schema``), looked up when the task runs (templated).
     """
 
-    template_fields: Sequence[str] = ("connection_id", "connection_ids", "group_id", "fivetran_conn_id")
+    template_fields: Sequence[str] = (
+        "connection_id",
+        "connection_ids",
+        "group_id",
+        "fivetran_conn_id",
+        "connection_name",
+    )
     template_fields_renderers: ClassVar[dict[str, str]] = {"connection_ids": "json"}
     operator_extra_links = (FivetranConnectionLink(),)
 
@@ -65,10 +73,16 @@ class _PauseStateOperator(BaseOperator):
         fivetran_conn_id: str = FivetranHook.default_conn_name,
         max_parallel: int = DEFAULT_MAX_PARALLEL,
         dry_run: bool = False,
+        connection_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         reject_unknown_arguments(type(self), kwargs)
         super().__init__(**kwargs)
+        self.connection_name = connection_name
+        if connection_name is not None:
+            from fivetran_provider.lookup import check_target
+
+            check_target(type(self).__name__, connection_id or connection_ids, connection_name, group_id)
         self.connection_id = connection_id
         self.connection_ids = connection_ids
         self.group_id = group_id
@@ -109,6 +123,13 @@ class _PauseStateOperator(BaseOperator):
             return [fields.validate_connection_id(self.connection_id)], {}
         if self.connection_ids is not None:
             return coerce_id_list("connection_ids", self.connection_ids), {}
+        if getattr(self, "connection_name", None) is not None:
+            from fivetran_provider.lookup import resolve_connection_id
+
+            found = resolve_connection_id(
+                hook, connection_name=self.connection_name, group_id=self.group_id, log=self.log
+            )
+            return [found], {}
         group_id = fields.validate_connection_id(self.group_id, "group_id")
         listed = hook.list_connections(group_id=group_id)
         known = {item["id"]: item for item in listed if isinstance(item.get("id"), str)}

@@ -11,11 +11,16 @@ from fivetran_provider import changes, fields
 from fivetran_provider._compat import BaseOperator, default_deferrable
 from fivetran_provider.exceptions import FivetranValidationError
 from fivetran_provider.hooks import FivetranHook
+from fivetran_provider.lineage import SyncLineageMixin
 from fivetran_provider.links import FivetranConnectionLink
+from fivetran_provider.lookup import resolve_connection_id
 from fivetran_provider.operators._common import (
     ASSUME_NEEDS_MET,
+    DEFAULT_MAX_PARALLEL,
     apply_change,
     check_literal_fields,
+    check_max_parallel,
+    coerce_id_list,
     is_templated,
     register_secrets,
     reject_unknown_arguments,
@@ -117,7 +122,7 @@ class SecretFieldsMixin:
         return stored[name] if name in stored else getattr(self, name, None)
 
 
-class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOperator):
+class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, SyncWaitMixin, BaseOperator):
     """Change settings of one Fivetran connection, sending only what differs, and record how to undo it.
 
     The connection is read first; only the fields whose value differs are sent in one
@@ -156,10 +161,32 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOpe
     :param timeout: how long to wait at most (seconds or timedelta; ``None`` for no limit).
     :param resume_rescheduled: for ``schedule_type="manual"`` connections, start the sync again
         when Fivetran reschedules it (otherwise nothing would ever resume it).
+    :param connection_ids: instead of ``connection_id``: several connections, or the JSON text of
+        their list (templated). See "Many connections" below.
+    :param group_id: alone, every connection of this group (destination); with
+        ``connection_name``, the group to look the name up in (templated).
+    :param connection_name: instead of ``connection_id``: the connection's name (its ``schema``),
+        looked up in ``group_id`` when the task runs (templated).
+    :param max_parallel: with several connections, how many are read and changed at a time (1 to 64).
+
+    **Many connections** (``connection_ids``, or ``group_id`` without ``connection_name``): every
+    connection is read first and, per connection, only the fields that differ are sent, over one
+    HTTP session. All or nothing: if any connection cannot be planned nothing is sent; if a PATCH
+    fails, the connections this task changed are put back before the task fails, and the error
+    names any that could not be. With ``dry_run=True`` the result is a drift report: the change
+    record (``dry_run: true``) with ``drift`` = ``{connection_id: {setting: {"current", "requested"}}}``,
+    also logged as a table. ``RestoreFivetranConnectionOperator(restore_from=...)`` undoes it.
+    A historical sync cannot be requested for many connections at once (map the operator instead).
+
+    With ``is_historical_sync=True`` and a successful wait, the task emits an asset event for
+    ``fivetran://<connection_id>`` (Airflow 3) and reports lineage (OpenLineage provider).
     """
 
     template_fields: Sequence[str] = (
         "connection_id",
+        "connection_ids",
+        "group_id",
+        "connection_name",
         "fivetran_conn_id",
         "wait_for_completion",
         "poll_interval",
@@ -175,7 +202,7 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOpe
     def __init__(
         self,
         *,
-        connection_id: str,
+        connection_id: str | None = None,
         fivetran_conn_id: str = FivetranHook.default_conn_name,
         dry_run: bool = False,
         wait_for_completion: bool | str = True,
@@ -183,12 +210,49 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOpe
         poll_interval: float | timedelta = DEFAULT_POLL_INTERVAL,
         timeout: float | timedelta | None = DEFAULT_TIMEOUT,
         resume_rescheduled: bool = True,
+        connection_ids: list[str] | str | None = None,
+        group_id: str | None = None,
+        connection_name: str | None = None,
+        max_parallel: int = DEFAULT_MAX_PARALLEL,
         **kwargs: Any,
     ) -> None:
+        from fivetran_provider.operators._completion import merge_outlets
+
         given = {name: kwargs.pop(name, FIELD_DEFAULTS.get(name)) for name in fields.PATCH_FIELDS}
         reject_unknown_arguments(type(self), kwargs)
+        _check_update_targets(connection_id, connection_ids, group_id, connection_name)
+        many = connection_ids is not None or (group_id is not None and connection_name is None)
+        historical = given.get("is_historical_sync")
+        if (
+            many
+            and historical is not None
+            and (is_templated(historical) or fields.coerce_bool("is_historical_sync", historical))
+        ):
+            raise FivetranValidationError(
+                "is_historical_sync",
+                historical,
+                "not set when updating several connections",
+                reason="Request historical syncs one connection at a time, e.g. with .expand(connection_id=...).",
+            )
+        starts_sync = not many and not fields.coerce_bool("dry_run", dry_run) and historical is not None
+        if starts_sync and not is_templated(historical):
+            starts_sync = fields.coerce_bool("is_historical_sync", historical)
+        if starts_sync:
+            kwargs["outlets"] = merge_outlets(
+                kwargs.get("outlets"),
+                connection_id,
+                known_to_emit=historical is True and wait_for_completion is True and not is_templated(connection_id),
+            )
         super().__init__(**kwargs)
         self.connection_id = connection_id
+        self.connection_ids = connection_ids
+        self.group_id = group_id
+        self.connection_name = connection_name
+        self.max_parallel = check_max_parallel(max_parallel)
+        if connection_ids is not None and not is_templated(connection_ids):
+            coerce_id_list("connection_ids", connection_ids)
+        if group_id is not None and not is_templated(group_id):
+            fields.validate_connection_id(group_id, "group_id")
         self.fivetran_conn_id = fivetran_conn_id
         self.dry_run_enabled = fields.coerce_bool("dry_run", dry_run)
         self.wait_for_completion = wait_for_completion
@@ -203,9 +267,12 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOpe
                 seconds_or_none(duration, name)
         for name, value in given.items():
             setattr(self, name, value)
-        if not is_templated(connection_id):
+        if connection_id is not None and not is_templated(connection_id):
             fields.validate_connection_id(connection_id)
         check_literal_fields(given)
+
+    def _many(self) -> bool:
+        return self.connection_ids is not None or (self.group_id is not None and self.connection_name is None)
 
     def requested_fields(self) -> dict[str, Any]:
         """The PATCH fields this task was given (rendered values), ``None`` ones left out."""
@@ -218,13 +285,21 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOpe
         :param context: the task context.
         """
         self._protect_secrets()
-        connection_id = fields.validate_connection_id(self.connection_id)
         requested = self.requested_fields()
         fields.validate_update(requested, current=ASSUME_NEEDS_MET)
-        FivetranConnectionLink.persist(context, connection_id)
+        if self._many():
+            return self._execute_many(context, requested)
         record = changes.new_record("update", dry_run=self.dry_run_enabled)
         hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
         try:
+            connection_id = resolve_connection_id(
+                hook,
+                connection_id=self.connection_id,
+                connection_name=self.connection_name,
+                group_id=self.group_id,
+                log=self.log,
+            )
+            FivetranConnectionLink.persist(context, connection_id)
             current = hook.get_connection_details(connection_id)
             waits = self._waits_for_historical_sync(requested, current)
             entry = apply_change(
@@ -238,7 +313,7 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOpe
                 return record
             if record["patched"]:
                 context["ti"].xcom_push(key=changes.RECORD_XCOM_KEY, value=record)
-            return self.wait_for_sync(
+            result = self.wait_for_sync(
                 context,
                 connection_id=connection_id,
                 baseline=capture_baseline(current),
@@ -246,8 +321,66 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOpe
                 result=record,
                 hook=hook,
             )
+            from fivetran_provider.operators._completion import after_sync
+
+            after_sync(self, context, hook, result, historical=True)
+            return result
         finally:
             hook.close()
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None, result: Any = None) -> Any:
+        """Resume after the trigger fired: the joined result, then the asset event and lineage.
+
+        :param context: the task context.
+        :param event: the trigger's event payload.
+        :param result: the change record passed through the deferral.
+        """
+        from fivetran_provider.operators._completion import after_sync
+
+        joined = super().execute_complete(context, event, result)
+        hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
+        try:
+            after_sync(self, context, hook, joined, historical=True)
+        finally:
+            hook.close()
+        return joined
+
+    def _execute_many(self, context: Context, requested: Mapping[str, Any]) -> dict[str, Any]:
+        from fivetran_provider.operators import bulk
+
+        record = changes.new_record("update", dry_run=self.dry_run_enabled)
+        hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
+        try:
+            hook.session  # noqa: B018 - read the Airflow connection once, before worker threads share the hook
+            if self.connection_ids is not None:
+                ids = coerce_id_list("connection_ids", self.connection_ids)
+            else:
+                group_id = fields.validate_connection_id(self.group_id, "group_id")
+                ids = [str(item["id"]) for item in hook.list_connections(group_id=group_id) if item.get("id")]
+                self.log.info("Group %s has %d connection(s): %s", group_id, len(ids), ", ".join(ids) or "none")
+            if not ids:
+                self.log.warning("No connections to update.")
+                return record
+            plans = bulk.plan_all(hook, ids, requested, max_parallel=self.max_parallel, log=self.log)
+            if self.dry_run_enabled:
+                report = bulk.drift_report(plans)
+                for cid, plan in plans.items():
+                    if plan.diff:
+                        changes.add_entry(record, plan.entry(patched=False))
+                    else:
+                        changes.add_unchanged(record, cid)
+                record["drift"] = report
+                self.log.info("Dry run, nothing sent. Drift from the requested settings:\n%s", bulk.drift_table(report))
+                return record
+            bulk.apply_all(hook, plans, record, max_parallel=self.max_parallel, log=self.log, context=context)
+        finally:
+            hook.close()
+        self.log.info(
+            "Updated: %s. Already as requested: %s.",
+            ", ".join(record["connection_ids"]) or "none",
+            ", ".join(record["unchanged"]) or "none",
+        )
+        return record
 
     def _waits_for_historical_sync(self, requested: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
         """Whether this task starts a historical sync; refuse to wait for one that could never start."""
@@ -265,6 +398,35 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOpe
                 "resumed. Add paused=False, or set wait_for_completion=False to only request it.",
             )
         return True
+
+
+def _check_update_targets(connection_id: Any, connection_ids: Any, group_id: Any, connection_name: Any) -> None:
+    """Exactly one way of naming the connections: id, ids, group, or name within a group."""
+    if connection_name is not None:
+        from fivetran_provider.lookup import check_target
+
+        if connection_ids is not None:
+            raise FivetranValidationError(
+                "connection_name", connection_name, "either connection_ids or connection_name, not both"
+            )
+        check_target("UpdateFivetranConnectionOperator", connection_id, connection_name, group_id)
+        return
+    given = [
+        name
+        for name, value in (
+            ("connection_id", connection_id),
+            ("connection_ids", connection_ids),
+            ("group_id", group_id),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise FivetranValidationError(
+            "targets",
+            ", ".join(given) or "none",
+            "exactly one of connection_id, connection_ids, group_id (or connection_name with group_id)",
+            reason="UpdateFivetranConnectionOperator needs to know which connections to update.",
+        )
 
 
 def _field_docs() -> str:

@@ -51,6 +51,18 @@ def seed_demo_account(sim: FivetranSimulator) -> None:
         succeeded_at=now - 1800,
         failed_at=now - 3 * day,
         schema_status="ready",
+        schemas={
+            "public": {
+                "name_in_destination": "pg_prod_public",
+                "enabled": True,
+                "tables": {
+                    "orders": {"name_in_destination": "orders", "enabled": True, "sync_mode": "SOFT_DELETE"},
+                    "customers": {"name_in_destination": "customers", "enabled": True, "sync_mode": "SOFT_DELETE"},
+                    "audit_log": {"name_in_destination": "audit_log", "enabled": False, "sync_mode": "SOFT_DELETE"},
+                },
+            },
+            "scratch": {"name_in_destination": "pg_prod_scratch", "enabled": False, "tables": {}},
+        },
     )
     sim.add_connection(
         "brisk_heron",

@@ -1,0 +1,53 @@
+"""Run a DAG when Fivetran has landed new data: event-driven scheduling on a ``fivetran://`` asset.
+
+``fivetran_connection_asset("mellow_quartz")`` is an Airflow 3 asset with a watcher: the
+triggerer runs ``FivetranSyncEventTrigger``, which reads the connection every ``poll_interval``
+seconds and emits an asset event each time a sync of ``mellow_quartz`` succeeds, whoever
+started it (Fivetran's own schedule, another DAG, someone in the Fivetran UI). The scheduler
+then starts this DAG. No sensor holds a worker slot, and one poll serves every DAG scheduled on
+the asset.
+
+Tasks that start or wait for a sync (``FivetranSyncOperator``, ``FivetranSyncSensor``, an update
+with a historical sync) emit an event for the same asset when the sync succeeded, so this DAG
+also runs after ``fivetran_sync_by_name``. The event's ``extra`` carries ``connection_id``,
+``outcome``, ``succeeded_at``, ``failed_at`` and ``historical`` under ``"payload"``;
+``report_landing`` reads it from ``triggering_asset_events`` with ``sync_payload``.
+
+Needs Airflow 3 (on Airflow 2 ``fivetran_connection_asset`` raises an error saying so) and a
+running triggerer::
+
+    python -m fivetran_provider.testing      # the simulator, with mellow_quartz
+    airflow standalone                       # scheduler + triggerer
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import DAG, task
+
+from fivetran_provider.assets import fivetran_connection_asset, sync_payload
+
+MELLOW_QUARTZ = fivetran_connection_asset("mellow_quartz", poll_interval=60)
+
+with DAG(
+    dag_id="fivetran_run_when_data_lands",
+    schedule=[MELLOW_QUARTZ],
+    catchup=False,
+    doc_md=__doc__,
+    tags=["fivetran", "example"],
+):
+
+    @task
+    def report_landing(triggering_asset_events: Any = None) -> list[dict[str, Any]]:
+        """What landed: the sync(s) behind this run, from the asset events' extra."""
+        landed = []
+        for events in (triggering_asset_events or {}).values():
+            for event in events:
+                sync = sync_payload(event)
+                if sync is not None:
+                    print(f"Fivetran {sync['connection_id']}: sync {sync['outcome']} at {sync['succeeded_at']}")
+                    landed.append(sync)
+        return landed
+
+    report_landing()

@@ -1,0 +1,232 @@
+"""The example DAGs for lookup by name, asset events, broken connections and group-wide settings.
+
+Run end to end with ``dag.test()`` on the migrated SQLite metadata DB against the simulator.
+Asset events are read back from Airflow's own tables (``asset_event``, ``asset_dag_run_queue``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fivetran_provider.testing import FivetranSimulator
+from fivetran_provider.testing.demo import seed_demo_account
+from tests.test_example_dags import task_states, xcom
+
+NEW_EXAMPLES = {
+    "fivetran_run_when_data_lands",
+    "fivetran_sync_by_name",
+    "fivetran_sync_broken_connection",
+    "fivetran_align_group_settings",
+}
+
+
+@pytest.fixture
+def demo(fivetran_conn: FivetranSimulator) -> FivetranSimulator:
+    seed_demo_account(fivetran_conn)
+    return fivetran_conn
+
+
+def asset_events(uri: str) -> list[dict[str, Any]]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.scalars(
+            select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id).where(AssetModel.uri == uri)
+        ).all()
+        return [dict((row.extra or {}).get("payload") or {}) for row in rows]
+
+
+def queued_runs(dag_id: str) -> int:
+    from airflow.models.asset import AssetDagRunQueue
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id)
+            )
+            or 0
+        )
+
+
+def clear_queue(dag_id: str) -> None:
+    """Forget runs queued by earlier asset events (one row per DAG and asset until the scheduler runs it)."""
+    from airflow.models.asset import AssetDagRunQueue
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete
+
+    with create_session() as session:
+        session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
+
+
+def sync_to_db(dag_bag: Any, dag_id: str) -> None:
+    """Store a DAG in the metadata DB as the DAG processor does, unpaused.
+
+    Stored twice: Airflow creates an asset's watcher triggers only for assets of unpaused DAGs,
+    when the DAG is next parsed.
+    """
+    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
+    from airflow.models.dag import DagModel
+    from airflow.models.dagbundle import DagBundleModel
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG
+    from airflow.utils.session import create_session
+
+    dag = dag_bag.get_dag(dag_id)
+    for _parse in range(2):
+        with create_session() as session:
+            if session.get(DagBundleModel, "dags-folder") is None:
+                session.add(DagBundleModel(name="dags-folder"))
+                session.flush()
+            update_dag_parsing_results_in_db(
+                bundle_name="dags-folder",
+                bundle_version=None,
+                dags=[LazyDeserializedDAG.from_dag(dag)],
+                import_errors={},
+                parse_duration=None,
+                warnings=set(),
+                session=session,
+            )
+            session.flush()
+            model = session.get(DagModel, dag_id)
+            assert model is not None
+            model.is_paused = False  # paused DAGs are neither queued nor watched
+
+
+def test_the_new_examples_parse_with_the_asset_watcher(dag_bag: Any) -> None:
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    assert set(dag_bag.dag_ids) >= NEW_EXAMPLES
+    dag = dag_bag.get_dag("fivetran_run_when_data_lands")
+    serialized = str(DagSerialization.to_dict(dag))
+    assert "fivetran://mellow_quartz" in serialized
+    assert "fivetran_provider.event_triggers.FivetranSyncEventTrigger" in serialized
+
+
+def test_sync_by_name_looks_up_once_and_emits_the_connection_asset_event(
+    run_dag: Any, dag_bag: Any, demo: FivetranSimulator
+) -> None:
+    sync_to_db(dag_bag, "fivetran_run_when_data_lands")
+    before = len(asset_events("fivetran://mellow_quartz"))
+    clear_queue("fivetran_run_when_data_lands")
+    demo.plan_syncs("mellow_quartz", "success", duration=0)
+
+    dag_run = run_dag("fivetran_sync_by_name")
+
+    assert task_states(dag_run) == {"sync": "success"}
+    lists = demo.requests_for("GET", "/v1/connections")
+    assert [r.query.get("group_id") for r in lists if r.path == "/v1/connections"] == ["tidal_lantern"]
+    assert len(demo.requests_for("POST", "/v1/connections/mellow_quartz/sync")) == 1
+    result = xcom(dag_run, "sync")
+    assert result["connection_id"] == "mellow_quartz"
+    events = asset_events("fivetran://mellow_quartz")
+    assert len(events) == before + 1
+    extra = events[-1]
+    assert extra["connection_id"] == "mellow_quartz"
+    assert extra["outcome"] == "success"
+    assert extra["succeeded_at"] == result["sync"]["succeeded_at"]
+    assert extra["historical"] is False
+    # Airflow queued a run of the DAG scheduled on the asset
+    assert queued_runs("fivetran_run_when_data_lands") == 1
+
+
+def test_sync_by_unknown_name_fails_listing_the_group(run_dag: Any, demo: FivetranSimulator) -> None:
+    dag_run = run_dag("fivetran_sync_by_name", connection_name="pg_staging")
+    assert task_states(dag_run) == {"sync": "failed"}
+    assert demo.requests_for("POST") == []
+
+
+def test_run_when_data_lands_reports_nothing_when_run_by_hand(run_dag: Any, demo: FivetranSimulator) -> None:
+    dag_run = run_dag("fivetran_run_when_data_lands")
+    assert task_states(dag_run) == {"report_landing": "success"}
+    assert xcom(dag_run, "report_landing") == []
+    assert demo.requests == []  # the watcher runs in the triggerer, never in a task
+
+
+def test_broken_connection_example_tests_then_syncs(run_dag: Any, demo: FivetranSimulator) -> None:
+    dag_run = run_dag("fivetran_sync_broken_connection")
+    assert task_states(dag_run) == {"sync": "success"}
+    assert len(demo.requests_for("POST", "/v1/connections/gentle_harbor/test")) == 1
+    assert len(demo.requests_for("POST", "/v1/connections/gentle_harbor/sync")) == 1
+    assert demo.connection("gentle_harbor")["status"]["setup_state"] == "connected"
+
+
+def test_broken_connection_example_fails_without_syncing_when_tests_fail(run_dag: Any, demo: FivetranSimulator) -> None:
+    demo.add_connection(
+        "rusty_anchor", group_id="tidal_lantern", setup_state="broken", setup_test_failure="Password expired"
+    )
+    dag_run = run_dag("fivetran_sync_broken_connection", connection_id="rusty_anchor")
+    assert task_states(dag_run) == {"sync": "failed"}
+    assert len(demo.requests_for("POST", "/v1/connections/rusty_anchor/test")) == 1
+    assert demo.requests_for("POST", "/v1/connections/rusty_anchor/sync") == []
+
+
+def test_align_group_reports_drift_then_sends_only_what_differs(run_dag: Any, demo: FivetranSimulator) -> None:
+    dag_run = run_dag("fivetran_align_group_settings", group_id="tidal_lantern", sync_frequency=360)
+
+    assert task_states(dag_run) == {"drift_report": "success", "align": "success"}
+    report = xcom(dag_run, "drift_report")
+    assert report["dry_run"] is True
+    assert report["drift"] == {
+        "mellow_quartz": {"sync_frequency": {"current": 60, "requested": 360}},
+        "brisk_heron": {},
+        "quiet_meadow": {"sync_frequency": {"current": 1440, "requested": 360}},
+    }
+    bodies = {r.path.rsplit("/", 1)[1]: r.body for r in demo.requests_for("PATCH")}
+    assert bodies == {
+        "mellow_quartz": {"sync_frequency": 360, "run_setup_tests": False},
+        "quiet_meadow": {"sync_frequency": 360, "run_setup_tests": False},
+    }
+    record = xcom(dag_run, "align")
+    assert sorted(record["connection_ids"]) == ["mellow_quartz", "quiet_meadow"]
+    assert record["unchanged"] == ["brisk_heron"]
+
+
+def test_the_asset_watcher_row_airflow_stores_runs_and_queues_the_dag(dag_bag: Any, demo: FivetranSimulator) -> None:
+    """The path the triggerer takes, minus its process: the stored trigger row is rebuilt and run,
+    and its event is handed to Airflow's ``Trigger.submit_event``."""
+    import asyncio
+
+    from airflow.models.trigger import Trigger
+    from airflow.sdk._shared.module_loading import import_string
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from tests.test_event_triggers import SAFETY, Watch, complete
+
+    sync_to_db(dag_bag, "fivetran_run_when_data_lands")
+    classpath = "fivetran_provider.event_triggers.FivetranSyncEventTrigger"
+    with create_session() as session:
+        rows = session.scalars(select(Trigger).where(Trigger.classpath == classpath)).all()
+        assert len(rows) == 1
+        trigger_id, kwargs = rows[0].id, rows[0].kwargs
+    assert kwargs["connection_id"] == "mellow_quartz"
+    trigger = import_string(classpath)(**{**kwargs, "poll_interval": 0.02})
+    clear_queue("fivetran_run_when_data_lands")
+    events_before = len(asset_events("fivetran://mellow_quartz"))
+
+    async def first_event() -> Any:
+        watch = Watch(demo, trigger)
+        try:
+            watch.start_next()
+            await asyncio.wait_for(watch.until_reads(1), SAFETY)
+            complete(demo, "mellow_quartz")
+            assert watch.pending is not None
+            return await asyncio.wait_for(watch.pending, SAFETY)
+        finally:
+            watch.pending = None
+            await watch.close()
+
+    event = asyncio.run(first_event())
+    with create_session() as session:
+        Trigger.submit_event(trigger_id, event, session=session)
+
+    events = asset_events("fivetran://mellow_quartz")
+    assert len(events) == events_before + 1
+    assert events[-1]["connection_id"] == "mellow_quartz"
+    assert events[-1]["outcome"] == "success"
+    assert queued_runs("fivetran_run_when_data_lands") == 1
