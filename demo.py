@@ -106,6 +106,33 @@ SCENARIOS = [
         {"sync_frequency": 720},
         "set sync_frequency=720 on three connections, one mapped task each (a lasting change)",
     ),
+    Scenario(
+        "fivetran_sync_by_name",
+        {},
+        "restored",
+        "find the connection named pg_prod in group tidal_lantern (one list call) and sync it; "
+        "the sync emits an asset event for fivetran://mellow_quartz",
+    ),
+    Scenario(
+        "fivetran_run_when_data_lands",
+        {},
+        "restored",
+        "the DAG scheduled on fivetran://mellow_quartz, run by hand (no triggering event); "
+        "its watcher polls from the triggerer, never from a task",
+    ),
+    Scenario(
+        "fivetran_sync_broken_connection",
+        {},
+        "restored",
+        "gentle_harbor's setup is not finished: run its setup tests (they pass), then sync it",
+    ),
+    Scenario(
+        "fivetran_align_group_settings",
+        {"group_id": "tidal_lantern", "sync_frequency": 360},
+        {"sync_frequency": 360},
+        "drift report for group tidal_lantern against sync_frequency=360 (dry run), then send only "
+        "what differs, all or nothing (a lasting change)",
+    ),
 ]
 
 
@@ -283,7 +310,11 @@ def run_dags(sim: Any) -> None:
 def summary() -> bool:
     print("\n(c) What each DAG changed (from the PATCH requests the simulator received) and how it ended\n")
     header = ("DAG", "connection", "sent (value before -> each PATCH)", "end state")
-    rows = [(s.label, *row) for s in SCENARIOS for row in (s.rows or [("-", "run failed", "FAILED")])]
+    rows = [
+        (s.label, *row)
+        for s in SCENARIOS
+        for row in (s.rows or [("-", "no API call", "ok") if s.ok else ("-", "run failed", "FAILED")])
+    ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     print(line.format(*header).rstrip())
