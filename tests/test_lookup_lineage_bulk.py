@@ -370,3 +370,68 @@ def test_many_connections_refuse_a_historical_sync_and_a_second_target() -> None
         bulk(group_id="warm_lake", is_historical_sync=True)
     with pytest.raises(FivetranValidationError, match="exactly one of connection_id, connection_ids, group_id"):
         bulk(connection_id="mellow_quartz", connection_ids=["brisk_heron"], sync_frequency=30)
+
+
+# ------------------------------------------------------------------------------------ more asset events
+
+
+def test_the_sensor_and_a_historical_update_emit_the_same_payload(sim: FivetranSimulator) -> None:
+    from airflow.sdk import Asset
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    asset = Asset(uri="fivetran://mellow_quartz")
+    events = OutletEventAccessors()
+    sensor = FivetranSyncSensor(task_id="wait", connection_id="mellow_quartz", completed_after="2025-12-01")
+    outcome = sensor.execute({"ti": TaskInstanceStandIn(), "outlet_events": events})
+    payload = events[asset].extra["payload"]
+    assert payload == {
+        "connection_id": "mellow_quartz",
+        "outcome": "success",
+        "succeeded_at": outcome["succeeded_at"],
+        "failed_at": None,
+        "historical": False,
+        "dashboard_url": "https://fivetran.com/dashboard/connections/mellow_quartz/status",
+    }
+
+    sim.plan_syncs("mellow_quartz", "success", duration=0)
+    events = OutletEventAccessors()
+    update = UpdateFivetranConnectionOperator(
+        task_id="update", connection_id="mellow_quartz", is_historical_sync=True, poll_interval=0.05
+    )
+    record = update.execute({"ti": TaskInstanceStandIn(), "outlet_events": events})
+    payload = events[asset].extra["payload"]
+    assert payload["historical"] is True
+    assert payload["succeeded_at"] == record["sync"]["succeeded_at"]
+    lineage = update.get_openlineage_facets_on_complete(None)
+    assert [d.name for d in lineage.outputs] == ["crm_public.accounts", "crm_public.people"]
+
+
+def test_a_resumed_deferred_sync_emits_the_event(sim: FivetranSimulator) -> None:
+    from airflow.sdk import Asset
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    events = OutletEventAccessors()
+    operator = sync(connection_id="mellow_quartz")
+    trigger_event = {
+        "status": "success",
+        "connection_id": "mellow_quartz",
+        "succeeded_at": "2026-02-01T00:00:00.000000Z",
+        "failed_at": None,
+        "message": "done",
+    }
+    result = {"connection_id": "mellow_quartz", "operation": "sync", "scope": None}
+    joined = operator.execute_complete(
+        {"ti": TaskInstanceStandIn(), "outlet_events": events}, event=trigger_event, result=result
+    )
+    assert joined["sync"]["status"] == "success"
+    payload = events[Asset(uri="fivetran://mellow_quartz")].extra["payload"]
+    assert payload["succeeded_at"] == "2026-02-01T00:00:00.000000Z"
+    assert payload["historical"] is False
+
+
+def test_on_airflow_2_no_fivetran_outlets_are_declared(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fivetran_provider import _compat
+
+    # Airflow 2 cannot be installed beside Airflow 3; the version flag is what the code reads.
+    monkeypatch.setattr(_compat, "AIRFLOW_V_3_PLUS", False)
+    assert sync(connection_id="mellow_quartz").outlets == []
