@@ -435,3 +435,26 @@ def test_on_airflow_2_no_fivetran_outlets_are_declared(monkeypatch: pytest.Monke
     # Airflow 2 cannot be installed beside Airflow 3; the version flag is what the code reads.
     monkeypatch.setattr(_compat, "AIRFLOW_V_3_PLUS", False)
     assert sync(connection_id="mellow_quartz").outlets == []
+
+
+def test_a_refused_rollback_is_named_and_kept_in_a_record(sim: FivetranSimulator) -> None:
+    # Fivetran sets create-only config keys once; clearing schema_prefix again is refused (400).
+    for cid in ("amber_fox", "calm_otter"):
+        sim.add_connection(cid, group_id="cold_lake", config={"user": "etl"})
+    sim.faults.server_error(count=1, status=403, method="PATCH", path_prefix="/v1/connections/calm_otter")
+    ti = TaskInstanceStandIn()
+    operator = bulk(connection_ids=["amber_fox", "calm_otter"], config={"schema_prefix": "crm_"}, max_parallel=1)
+    with pytest.raises(FivetranPartialFailureError) as info:
+        run(operator, ti)
+    message = str(info.value)
+    assert "Could not update 1 of 2 connection(s): calm_otter:" in message
+    assert "Rollback INCOMPLETE; still changed by this task: amber_fox (rollback failed:" in message
+    assert "can only be set when the connection is created" in message
+    assert info.value.changed == ["amber_fox"]
+    assert sim.stored_config("amber_fox")["schema_prefix"] == "crm_"
+    left = ti.xcoms[("<self>", "fivetran_change_record")]
+    assert left["connection_ids"] == ["amber_fox"]
+    assert left["connections"][0]["changes"]["config"] == {
+        "before": {"schema_prefix": None},
+        "after": {"schema_prefix": "crm_"},
+    }
