@@ -458,3 +458,21 @@ def test_a_refused_rollback_is_named_and_kept_in_a_record(sim: FivetranSimulator
         "before": {"schema_prefix": None},
         "after": {"schema_prefix": "crm_"},
     }
+
+
+def test_the_simulator_answers_schemas_in_the_documented_shape(sim: FivetranSimulator) -> None:
+    from fivetran_provider.hooks import FivetranHook
+
+    hook = FivetranHook()
+    try:
+        config = hook.get_schema_config("mellow_quartz")
+        with pytest.raises(Exception, match="NotFound_SchemaConfig"):
+            hook.get_schema_config("brisk_heron")
+    finally:
+        hook.close()
+    assert config["schema_change_handling"] == "ALLOW_ALL"
+    table = config["schemas"]["public"]["tables"]["contacts"]
+    for key in ("columns", "enabled", "enabled_patch_settings", "name_in_destination", "supports_columns_config"):
+        assert key in table
+    assert table["name_in_destination"] == "people"
+    assert config["schemas"]["legacy"]["tables"]["old"]["name_in_destination"] == "old"

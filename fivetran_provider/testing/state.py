@@ -966,7 +966,7 @@ class SimulatorState:
             return {
                 "enable_new_by_default": True,
                 "schema_change_handling": "ALLOW_ALL",
-                "schemas": copy.deepcopy(conn.schemas),
+                "schemas": {name: _schema_view(name, schema) for name, schema in conn.schemas.items()},
             }
 
     def trigger_sync(self, connection_id: str, *, force: bool) -> None:
@@ -1017,6 +1017,23 @@ class SimulatorState:
                 return
             self._cancel(conn, now)
             self._start(conn, now, "resync")
+
+
+def _schema_view(name: str, seeded: dict[str, Any]) -> dict[str, Any]:
+    """One schema of ``GET /schemas`` with the fields Fivetran always returns filled in."""
+    tables = {}
+    for table_name, table in (seeded.get("tables") or {}).items():
+        tables[table_name] = {
+            "name_in_destination": table_name,
+            "enabled": True,
+            "sync_mode": "SOFT_DELETE",
+            "columns": {},
+            "enabled_patch_settings": {"allowed": True},
+            "supports_columns_config": True,
+            "supports_history_mode": False,
+            **copy.deepcopy(table),
+        }
+    return {"name_in_destination": name, "enabled": True, **copy.deepcopy(seeded), "tables": tables}
 
 
 def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
