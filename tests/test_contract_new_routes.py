@@ -1,4 +1,4 @@
-"""The simulator's answers to the routes used by lineage and broken-connection handling match Fivetran's OpenAPI definition."""
+"""Simulator answers to the routes for lineage and broken connections match Fivetran's OpenAPI definition."""
 
 from __future__ import annotations
 
