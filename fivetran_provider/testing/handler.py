@@ -56,7 +56,7 @@ class RecordedRequest:
 
 
 #: Most requests the log keeps (the oldest are forgotten first).
-MAX_RECORDS = 10000
+MAX_RECORDS = 100_000
 #: Most body bytes the log keeps in total; older records lose their bodies first.
 MAX_RECORDED_BODY_BYTES = 64 * 1024 * 1024
 

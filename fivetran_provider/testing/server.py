@@ -15,7 +15,14 @@ from typing import Any
 
 from fivetran_provider.testing.clock import SimulatedClock
 from fivetran_provider.testing.faults import FaultInjector
-from fivetran_provider.testing.handler import ApiHandler, IncomingRequest, RateLimiter, RecordedRequest, RequestRecorder
+from fivetran_provider.testing.handler import (
+    MAX_RECORDS,
+    ApiHandler,
+    IncomingRequest,
+    RateLimiter,
+    RecordedRequest,
+    RequestRecorder,
+)
 from fivetran_provider.testing.state import PAUSED_SYNC_BEHAVIOURS, SimulatorState, to_epoch
 
 _MAX_BODY = 16 * 1024 * 1024
@@ -197,6 +204,7 @@ class FivetranSimulator:
     :param speed: simulated seconds per real second under simulated time (``0``: frozen between
         :meth:`advance` calls).
     :param idle_timeout: seconds a silent client connection is kept open.
+    :param request_log_limit: most requests :attr:`requests` keeps (oldest forgotten first).
     """
 
     def __init__(
@@ -211,6 +219,7 @@ class FivetranSimulator:
         start_time: Any = None,
         speed: float = 0.0,
         idle_timeout: float = IDLE_TIMEOUT,
+        request_log_limit: int = MAX_RECORDS,
     ) -> None:
         self.api_key = api_key if api_key is not None else secrets.token_hex(8)
         self.api_secret = api_secret if api_secret is not None else secrets.token_hex(16)
@@ -219,7 +228,7 @@ class FivetranSimulator:
         )
         self.state = SimulatorState(clock=self._clock)
         self.faults = FaultInjector()
-        self._recorder = RequestRecorder()
+        self._recorder = RequestRecorder(max_records=request_log_limit)
         self._limiter = RateLimiter()
         self._api = ApiHandler(self.state, self.faults, self._recorder, self._limiter, self.api_key, self.api_secret)
         self._server = _SimulatorHTTPServer((host, port), self._api, idle_timeout)
