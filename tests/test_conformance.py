@@ -46,7 +46,7 @@ pytestmark = pytest.mark.skipif(
 CONNECTION = "conformance_conn"
 GROUP = "conformance_group"
 #: Generated requests per operation and generation mode (positive, negative).
-EXAMPLES = 60
+EXAMPLES = 50
 
 #: (path, method) of every operation the simulator implements.
 OPERATIONS: tuple[tuple[str, str], ...] = (

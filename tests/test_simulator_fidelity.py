@@ -328,3 +328,22 @@ def test_config_key_sent_as_null_reads_back_null(sim: FivetranSimulator, http: r
     answered = data(call(http, sim, "PATCH", "/v1/connections/conn", {"config": {"user": None}}))
     assert answered["config"] == {"user": None, "host": "db"}
     assert data(call(http, sim, "GET", "/v1/connections/conn"))["config"] == {"user": None, "host": "db"}
+
+
+# ---------------------------------------------------------------------------- the clock itself
+
+
+def test_simulated_clock_speed_and_advance() -> None:
+    from fivetran_provider.testing.clock import SimulatedClock
+
+    real = [100.0]
+    clock = SimulatedClock(start=1_000_000.0, speed=60.0, real_time=lambda: real[0])
+    assert clock.now() == 1_000_000.0
+    real[0] += 2.0  # two real seconds are two simulated minutes
+    assert clock.now() == 1_000_120.0
+    assert clock.advance(30) == 1_000_150.0
+    with pytest.raises(ValueError, match="only moves forward"):
+        clock.advance(-1)
+    frozen = SimulatedClock(start=5.0, real_time=lambda: real[0])
+    real[0] += 1000.0
+    assert frozen.now() == 5.0

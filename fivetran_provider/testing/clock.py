@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class WallClock:
@@ -27,22 +28,26 @@ class SimulatedClock:
     :param start: the simulated epoch time to start at; the current wall-clock time when ``None``.
     :param speed: simulated seconds per real second; ``0`` (default) freezes time between
         :meth:`advance` calls.
+    :param real_time: the real clock ``speed`` applies to (``time.monotonic`` by default).
     """
 
     simulated = True
 
-    def __init__(self, start: float | None = None, speed: float = 0.0) -> None:
+    def __init__(
+        self, start: float | None = None, speed: float = 0.0, real_time: Callable[[], float] = time.monotonic
+    ) -> None:
         if speed < 0:
             raise ValueError("speed must not be negative")
         self._lock = threading.Lock()
+        self._real_time = real_time
         self._base = time.time() if start is None else float(start)
-        self._real_base = time.monotonic()
+        self._real_base = real_time()
         self.speed = float(speed)
 
     def now(self) -> float:
         """The simulated time, seconds since the epoch."""
         with self._lock:
-            return self._base + (time.monotonic() - self._real_base) * self.speed
+            return self._base + (self._real_time() - self._real_base) * self.speed
 
     def advance(self, seconds: float) -> float:
         """Move simulated time forward.
@@ -54,4 +59,4 @@ class SimulatedClock:
             raise ValueError("simulated time only moves forward")
         with self._lock:
             self._base += float(seconds)
-            return self._base + (time.monotonic() - self._real_base) * self.speed
+            return self._base + (self._real_time() - self._real_base) * self.speed

@@ -1109,9 +1109,15 @@ class SimulatorState:
     def resync(self, connection_id: str, scope: dict[str, list[str]] | None) -> None:
         """``POST /resync``: full (``scope`` ``None``) or table-level historical re-sync.
 
+        Fivetran finishes a running sync first and answers 409 when it cannot. Here a running
+        sync that ends within :attr:`resync_finish_window` seconds is left to finish (with its
+        planned outcome, at its planned time) and the re-sync starts as it ends; a longer one makes
+        the request fail with 409 ``Conflict`` and changes nothing. A paused connection queues
+        the re-sync until it is resumed.
+
         :param connection_id: connection id.
         :param scope: schema name to table names, already checked to be non-empty.
-        :raises ApiError: 404; 400 when the connector has no table-level re-sync.
+        :raises ApiError: 404; 400 when the connector has no table-level re-sync; 409 as above.
         """
         with self.lock:
             conn = self._conn(connection_id)
