@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -200,8 +201,44 @@ def test_command_line_refuses_bad_options(tmp_path: Path) -> None:
     for extra, needle in (
         (["--latency", "-1"], "must not be negative"),
         (["--rate-limit", "0"], "at least 1"),
+        (["--speed", "0"], "--speed must be positive"),
         (["--fail-next-sync", "ghost"], "no connection 'ghost'"),
         (["--seed", str(tmp_path / "missing.json")], "cannot read seed file"),
     ):
         done = subprocess.run(base + extra, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
         assert done.returncode == 2 and needle in done.stderr, (extra, done.stderr)
+
+
+def test_command_line_speed_lets_scheduled_syncs_run_by_themselves(tmp_path: Path) -> None:
+    seed = tmp_path / "account.json"
+    seed.write_text(json.dumps(LISTING))
+    command = [sys.executable, "-m", "fivetran_provider.testing", "--port", "0", "--seed", str(seed), "--quiet"]
+    command += ["--api-key", "k", "--api-secret", "s", "--speed", "36000"]  # ten simulated hours per second
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        assert process.stdout is not None
+        output = ""
+        for line in process.stdout:
+            output += line
+            if line.startswith("Press Ctrl-C"):
+                break
+        base = re.search(r"listening on (http://\S+)", output)
+        assert base, output
+        history: list[str] = []
+        for _ in range(600):  # until the scheduler has started a sync (about 0.1 s of real time)
+            details = requests.get(f"{base.group(1)}/v1/connections/mellow_quartz", auth=("k", "s"), timeout=10)
+            history.append(details.json()["data"]["succeeded_at"])
+            if history[-1] != LISTING["data"]["items"][0]["succeeded_at"]:
+                break
+            time.sleep(0.05)
+        assert history[-1] > "2026-03-01T23:00:00.000000Z", history[-1]
+        paused = requests.get(f"{base.group(1)}/v1/connections/brisk_heron", auth=("k", "s"), timeout=10).json()
+        assert paused["data"]["succeeded_at"] is None  # paused: never synced by the scheduler
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()

@@ -62,8 +62,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quiet", action="store_true", help="do not print a line per request answered")
     args = parser.parse_args(argv)
-    if args.latency < 0 or args.sync_duration < 0 or args.speed < 0:
-        parser.error("--latency, --sync-duration and --speed must not be negative")
+    if args.latency < 0 or args.sync_duration < 0:
+        parser.error("--latency and --sync-duration must not be negative")
+    if args.speed <= 0:
+        parser.error("--speed must be positive (simulated time would stand still)")
     if args.rate_limit is not None and args.rate_limit < 1:
         parser.error("--rate-limit must be at least 1")
     return args

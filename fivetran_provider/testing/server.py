@@ -157,6 +157,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(payload)
+            if self.server.on_answer is not None:
+                self.server.on_answer(self.command, self.path, 400)
             return
         request = IncomingRequest(self.command, self.path, list(self.headers.items()), body)
         response = self.server.api.handle(request)
@@ -202,7 +204,7 @@ class FivetranSimulator:
         themselves. The wall clock (and no scheduler) is the default.
     :param start_time: where simulated time starts (epoch, datetime or ISO string); now when ``None``.
     :param speed: simulated seconds per real second under simulated time (``0``: frozen between
-        :meth:`advance` calls).
+        :meth:`advance` calls); a positive speed implies ``simulated_time``.
     :param idle_timeout: seconds a silent client connection is kept open.
     :param request_log_limit: most requests :attr:`requests` keeps (oldest forgotten first).
     """
@@ -224,7 +226,9 @@ class FivetranSimulator:
         self.api_key = api_key if api_key is not None else secrets.token_hex(8)
         self.api_secret = api_secret if api_secret is not None else secrets.token_hex(16)
         self._clock: SimulatedClock | None = (
-            SimulatedClock(to_epoch(start_time), speed=speed) if simulated_time or start_time is not None else None
+            SimulatedClock(to_epoch(start_time), speed=speed)
+            if simulated_time or start_time is not None or speed > 0
+            else None
         )
         self.state = SimulatorState(clock=self._clock)
         self.faults = FaultInjector()
