@@ -72,6 +72,7 @@ class RequestRecorder:
     def __init__(self, max_records: int = MAX_RECORDS, max_body_bytes: int = MAX_RECORDED_BODY_BYTES) -> None:
         self._lock = threading.Lock()
         self._records: deque[RecordedRequest] = deque(maxlen=max_records)
+        self._with_bodies: deque[RecordedRequest] = deque()  # records still holding a body, oldest first
         self.max_body_bytes = max_body_bytes
         self._body_bytes = 0
 
@@ -84,14 +85,17 @@ class RequestRecorder:
             if len(record.raw_body) > self.max_body_bytes:
                 record.raw_body, record.body = b"", None
             if self._records.maxlen is not None and len(self._records) == self._records.maxlen:
-                self._body_bytes -= len(self._records[0].raw_body)
+                self._drop_body(self._records[0])
             self._records.append(record)
-            self._body_bytes += len(record.raw_body)
-            for old in self._records:
-                if self._body_bytes <= self.max_body_bytes:
-                    break
-                self._body_bytes -= len(old.raw_body)
-                old.raw_body, old.body = b"", None
+            if record.raw_body:
+                self._with_bodies.append(record)
+                self._body_bytes += len(record.raw_body)
+            while self._body_bytes > self.max_body_bytes and self._with_bodies:
+                self._drop_body(self._with_bodies.popleft())
+
+    def _drop_body(self, record: RecordedRequest) -> None:
+        self._body_bytes -= len(record.raw_body)
+        record.raw_body, record.body = b"", None
 
     def set_status(self, record: RecordedRequest, status: int) -> None:
         """Fill in the status answered for a record.
@@ -114,6 +118,7 @@ class RequestRecorder:
         """Forget all records."""
         with self._lock:
             self._records.clear()
+            self._with_bodies.clear()
             self._body_bytes = 0
 
 
@@ -252,6 +257,7 @@ def invalid(message: str) -> ApiError:
 
 _SYNC_FREQUENCIES: tuple[int, ...] = (1, 5, 15, 30, 60, 120, 180, 360, 480, 720, 1440)
 _HOUR_RE = re.compile(r"^([01]\d|2[0-3]):00$")
+_DIGITS_RE = re.compile(r"[0-9]{1,9}")
 _WEEK_DAYS: tuple[str, ...] = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 # Fields that control setup tests during a PATCH; never stored.
@@ -311,7 +317,7 @@ def _check_bool(body: dict[str, Any], name: str) -> None:
 
 def _coerce_int(value: Any) -> Any:
     """A string of decimal digits becomes its integer (the live API coerced ``"720"``); anything else is kept."""
-    if isinstance(value, str) and value.strip().isdecimal():
+    if isinstance(value, str) and _DIGITS_RE.fullmatch(value.strip()):
         return int(value.strip())
     return value
 
