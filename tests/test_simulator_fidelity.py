@@ -144,6 +144,22 @@ def test_rescheduled_for_arrives_with_simulated_time(sim: FivetranSimulator, htt
     assert runs(sim, "conn") == [("sync", "rescheduled"), ("resume", "success")]
 
 
+def test_overdue_reads_delayed_on_the_wall_clock_too() -> None:
+    with FivetranSimulator() as wall:
+        stale = wall.add_connection(sync_frequency=60, succeeded_at=wall.now - 2 * 86400)
+        fresh = wall.add_connection(sync_frequency=60, succeeded_at=wall.now - 600)
+        custom = wall.add_connection(
+            sync_frequency=60,
+            succeeded_at=wall.now - 3 * 3600,
+            data_delay_sensitivity="CUSTOM",
+            data_delay_threshold=240,
+        )
+        assert stale["status"]["update_state"] == "delayed"
+        assert fresh["status"]["update_state"] == "on_schedule"
+        assert custom["status"]["update_state"] == "on_schedule"  # 3 h < 1 h interval + 240 min
+        assert wall.sync_history(stale["id"]) == []  # no scheduler on the wall clock by default
+
+
 def test_wall_clock_simulator_refuses_advance() -> None:
     with FivetranSimulator() as wall, pytest.raises(RuntimeError, match="simulated_time=True"):
         wall.advance(minutes=1)
