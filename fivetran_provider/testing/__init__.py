@@ -9,13 +9,17 @@ Example::
         sim.plan_syncs(conn["id"], "failure", "success", duration=0.1)
         ...  # point a client at sim.url with (sim.api_key, sim.api_secret)
 
-Run ``python -m fivetran_provider.testing`` for a standalone server with a demo account.
+Simulated time: ``FivetranSimulator(simulated_time=True)`` and ``sim.advance(minutes=...)``.
+Run ``python -m fivetran_provider.testing`` for a standalone server with a demo account (or
+``--seed FILE``); the ``fivetran_simulator`` pytest fixture comes with the installed package.
 """
 
 from __future__ import annotations
 
+from fivetran_provider.testing.clock import SimulatedClock, WallClock
 from fivetran_provider.testing.faults import Fault, FaultInjector
 from fivetran_provider.testing.handler import RecordedRequest
+from fivetran_provider.testing.seeding import SeedError, seed_from_file, seed_from_json
 from fivetran_provider.testing.server import FivetranSimulator
 from fivetran_provider.testing.state import ApiError, SimulatorState, UnknownConnectionError
 
@@ -25,6 +29,11 @@ __all__ = [
     "FaultInjector",
     "FivetranSimulator",
     "RecordedRequest",
+    "SeedError",
+    "SimulatedClock",
     "SimulatorState",
     "UnknownConnectionError",
+    "WallClock",
+    "seed_from_file",
+    "seed_from_json",
 ]

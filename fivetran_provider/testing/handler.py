@@ -55,12 +55,26 @@ class RecordedRequest:
     at: float
 
 
-class RequestRecorder:
-    """Thread-safe, append-only log of :class:`RecordedRequest` in order of arrival."""
+#: Most requests the log keeps (the oldest are forgotten first).
+MAX_RECORDS = 100_000
+#: Most body bytes the log keeps in total; older records lose their bodies first.
+MAX_RECORDED_BODY_BYTES = 64 * 1024 * 1024
 
-    def __init__(self) -> None:
+
+class RequestRecorder:
+    """Thread-safe log of :class:`RecordedRequest` in order of arrival, bounded in size.
+
+    :param max_records: most records kept; the oldest are dropped beyond it.
+    :param max_body_bytes: most raw body bytes kept over all records; beyond it the oldest
+        records' bodies are dropped (their other fields stay).
+    """
+
+    def __init__(self, max_records: int = MAX_RECORDS, max_body_bytes: int = MAX_RECORDED_BODY_BYTES) -> None:
         self._lock = threading.Lock()
-        self._records: list[RecordedRequest] = []
+        self._records: deque[RecordedRequest] = deque(maxlen=max_records)
+        self._with_bodies: deque[RecordedRequest] = deque()  # records still holding a body, oldest first
+        self.max_body_bytes = max_body_bytes
+        self._body_bytes = 0
 
     def add(self, record: RecordedRequest) -> None:
         """Append a record.
@@ -68,7 +82,20 @@ class RequestRecorder:
         :param record: the request received.
         """
         with self._lock:
+            if len(record.raw_body) > self.max_body_bytes:
+                record.raw_body, record.body = b"", None
+            if self._records.maxlen is not None and len(self._records) == self._records.maxlen:
+                self._drop_body(self._records[0])
             self._records.append(record)
+            if record.raw_body:
+                self._with_bodies.append(record)
+                self._body_bytes += len(record.raw_body)
+            while self._body_bytes > self.max_body_bytes and self._with_bodies:
+                self._drop_body(self._with_bodies.popleft())
+
+    def _drop_body(self, record: RecordedRequest) -> None:
+        self._body_bytes -= len(record.raw_body)
+        record.raw_body, record.body = b"", None
 
     def set_status(self, record: RecordedRequest, status: int) -> None:
         """Fill in the status answered for a record.
@@ -91,6 +118,8 @@ class RequestRecorder:
         """Forget all records."""
         with self._lock:
             self._records.clear()
+            self._with_bodies.clear()
+            self._body_bytes = 0
 
 
 # ---------------------------------------------------------------------------- rate-limit budget
@@ -228,6 +257,7 @@ def invalid(message: str) -> ApiError:
 
 _SYNC_FREQUENCIES: tuple[int, ...] = (1, 5, 15, 30, 60, 120, 180, 360, 480, 720, 1440)
 _HOUR_RE = re.compile(r"^([01]\d|2[0-3]):00$")
+_DIGITS_RE = re.compile(r"[0-9]{1,9}")
 _WEEK_DAYS: tuple[str, ...] = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 # Fields that control setup tests during a PATCH; never stored.
@@ -275,8 +305,21 @@ def _require_object(body: Any, what: str) -> dict[str, Any]:
 
 
 def _check_bool(body: dict[str, Any], name: str) -> None:
-    if name in body and not isinstance(body[name], bool):
+    """Check (and coerce in place) a boolean field: ``"true"``/``"false"`` are accepted like the live API."""
+    if name not in body:
+        return
+    value = body[name]
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        body[name] = value.strip().lower() == "true"
+    elif not isinstance(value, bool):
         raise invalid(f"Field '{name}' must be a boolean")
+
+
+def _coerce_int(value: Any) -> Any:
+    """A string of decimal digits becomes its integer (the live API coerced ``"720"``); anything else is kept."""
+    if isinstance(value, str) and _DIGITS_RE.fullmatch(value.strip()):
+        return int(value.strip())
+    return value
 
 
 def _validate_schedule(value: Any) -> dict[str, Any] | None:
@@ -303,6 +346,8 @@ def _validate_schedule(value: Any) -> dict[str, Any] | None:
             f"Invalid value for field 'schedule.schedule_type': {kind!r}. "
             "Allowed values: INTERVAL, TIME_OF_DAY, CRON, MANUAL"
         )
+    if "interval" in schedule:
+        schedule["interval"] = _coerce_int(schedule["interval"])
     if "interval" in schedule and (not _is_int(schedule["interval"]) or schedule["interval"] not in _SYNC_FREQUENCIES):
         raise invalid(f"Invalid value for field 'schedule.interval': {schedule['interval']!r}")
     if "time_of_day" in schedule and (
@@ -330,10 +375,13 @@ def validate_update(body: Any) -> tuple[dict[str, Any], bool]:
     """
     if body is None:
         body = {}
-    body = _require_object(body, "update")
+    body = dict(_require_object(body, "update"))
     for key in body:
         if key not in _PATCH_PERSISTENT and key not in _TEST_CONTROL_FIELDS:
             raise invalid(f"Unknown field '{key}'")
+    for name in ("sync_frequency", "data_delay_threshold"):
+        if name in body:
+            body[name] = _coerce_int(body[name])
     for name in (*_PATCH_BOOLEANS, *_TEST_CONTROL_FIELDS):
         _check_bool(body, name)
     for name, allowed in _PATCH_ENUMS.items():
@@ -380,9 +428,10 @@ def validate_update(body: Any) -> tuple[dict[str, Any], bool]:
     if not changes:
         raise invalid("No update parameters specified")
     for name in ("trust_certificates", "trust_fingerprints"):
-        if name in body and body.get("run_setup_tests") is not True:
+        # run_setup_tests defaults to true, so only an explicit false conflicts.
+        if name in body and body.get("run_setup_tests", True) is not True:
             raise invalid(f"Field '{name}' requires 'run_setup_tests' to be true")
-    return changes, body.get("run_setup_tests", True)
+    return changes, bool(body.get("run_setup_tests", True))
 
 
 def validate_sync(body: Any) -> bool:
@@ -393,7 +442,7 @@ def validate_sync(body: Any) -> bool:
     """
     if body is None:
         return False
-    body = _require_object(body, "sync")
+    body = dict(_require_object(body, "sync"))
     for key in body:
         if key != "force":
             raise invalid(f"Unknown field '{key}'")
@@ -436,7 +485,7 @@ def validate_test(body: Any, present: bool) -> None:
     """
     if not present:
         raise invalid("Request body is required; send {} to run the setup tests with default options")
-    body = _require_object(body, "test")
+    body = dict(_require_object(body, "test"))
     for key in body:
         if key not in ("trust_certificates", "trust_fingerprints"):
             raise invalid(f"Unknown field '{key}'")
@@ -501,6 +550,25 @@ class _Context:
     body_present: bool
 
 
+#: Deepest JSON nesting a request body may have (Fivetran's bodies need a handful of levels).
+MAX_JSON_DEPTH = 64
+
+
+def _nesting_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (iterative, never recurses)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
 def _acceptable(accept: str | None) -> bool:
     if accept is None or not accept.strip():
         return True
@@ -558,7 +626,9 @@ class ApiHandler:
             (("connections", "*", "sync"), {"POST": self._sync}),
             (("connections", "*", "resync"), {"POST": self._resync}),
             (("connections", "*", "test"), {"POST": self._test}),
-            (("connections", "*", "schemas"), {"GET": self._schemas}),
+            (("connections", "*", "schemas"), {"GET": self._schema_config}),
+            (("destinations", "*"), {"GET": self._get_destination}),
+            (("users",), {"GET": self._list_users}),
         ]
 
     # ------------------------------------------------------------------ entry point
@@ -581,16 +651,20 @@ class ApiHandler:
         if body_present:
             try:
                 parsed = json.loads(request.body.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 body_ok = False
+            if body_ok and _nesting_depth(parsed) > MAX_JSON_DEPTH:
+                parsed, body_ok = None, False
         headers = {key: ("<redacted>" if key.lower() == "authorization" else value) for key, value in request.headers}
+        # Bodies of requests without valid credentials are not kept: nobody may fill the log for free.
+        keep_body = self._authorised(request)
         record = RecordedRequest(
             method=request.method,
             path=path,
             query=dict(query),
             headers=headers,
-            body=copy.deepcopy(parsed),
-            raw_body=bytes(request.body),
+            body=copy.deepcopy(parsed) if keep_body else None,
+            raw_body=bytes(request.body) if keep_body else b"",
             status=0,
             at=received,
         )
@@ -719,7 +793,7 @@ class ApiHandler:
                     f"Unsupported Content-Type: {request.header('Content-Type') or '(none)'}; use application/json",
                 )
             if not body_ok:
-                raise invalid("The request body is not valid JSON")
+                raise invalid(f"The request body is not valid JSON (or nests deeper than {MAX_JSON_DEPTH} levels)")
         return route(_Context(request, path, query, params, parsed, body_present))
 
     # ------------------------------------------------------------------ endpoints
@@ -789,6 +863,11 @@ class ApiHandler:
         validate_test(ctx.body, ctx.body_present)
         return success("Setup tests have been completed", self.state.run_setup_tests(connection_id))
 
-    def _schemas(self, ctx: _Context) -> Response:
-        self._require_connection(ctx.params[0])
+    def _schema_config(self, ctx: _Context) -> Response:
         return success("Schema configuration retrieved successfully", self.state.schema_config(ctx.params[0]))
+
+    def _get_destination(self, ctx: _Context) -> Response:
+        return success("Destination details retrieved successfully", self.state.get_destination(ctx.params[0]))
+
+    def _list_users(self, ctx: _Context) -> Response:
+        return success("Users list retrieved successfully", _page(self.state.list_users(), ctx.query))

@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from fivetran_provider.testing.clock import SimulatedClock
 from fivetran_provider.testing.faults import FaultInjector
-from fivetran_provider.testing.handler import ApiHandler, IncomingRequest, RateLimiter, RecordedRequest, RequestRecorder
-from fivetran_provider.testing.state import PAUSED_SYNC_BEHAVIOURS, SimulatorState
+from fivetran_provider.testing.handler import (
+    MAX_RECORDS,
+    ApiHandler,
+    IncomingRequest,
+    RateLimiter,
+    RecordedRequest,
+    RequestRecorder,
+)
+from fivetran_provider.testing.state import PAUSED_SYNC_BEHAVIOURS, SimulatorState, to_epoch
 
 _MAX_BODY = 16 * 1024 * 1024
+_CHUNK_SIZE_RE = re.compile(rb"^[0-9A-Fa-f]{1,8}$")
+
+#: Seconds a client connection may stay silent (while idle between requests or mid-request)
+#: before the simulator closes it, so idle or stalled clients do not hold threads forever.
+IDLE_TIMEOUT = 60.0
 
 
 class _BadRequestBody(Exception):
@@ -29,8 +44,10 @@ class _SimulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], api: ApiHandler) -> None:
+    def __init__(self, address: tuple[str, int], api: ApiHandler, idle_timeout: float = IDLE_TIMEOUT) -> None:
         self.api = api
+        self.idle_timeout = idle_timeout
+        self.on_answer: Callable[[str, str, int], None] | None = None
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
@@ -75,16 +92,36 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Silence the default access log (request lines can carry ids; bodies never logged)."""
         return
 
+    def setup(self) -> None:
+        """Apply the idle timeout to the client socket before anything is read."""
+        self.connection = self.request
+        self.connection.settimeout(self.server.idle_timeout)
+        super().setup()
+
+    def parse_request(self) -> bool:
+        """Parse the request line and headers; an HTTP/0.9 request (no version) is closed at once."""
+        words = self.raw_requestline.split()
+        if len(words) == 2:
+            self.close_connection = True
+            return False
+        return super().parse_request()
+
+    def __getattr__(self, name: str) -> Any:
+        # Any method name gets the API's answer (JSON 405 with Allow on a known route), not http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             chunks: list[bytes] = []
             total = 0
             while True:
                 line = self.rfile.readline(65537)
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise _BadRequestBody from None
+                digits = line.split(b";", 1)[0].strip()
+                if not _CHUNK_SIZE_RE.match(digits):  # no sign, no "0x", no empty size
+                    raise _BadRequestBody
+                size = int(digits, 16)
                 if size == 0:
                     while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass
@@ -92,7 +129,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 total += size
                 if total > _MAX_BODY:
                     raise _BadRequestBody
-                chunks.append(self.rfile.read(size))
+                chunk = self.rfile.read(size)
+                if len(chunk) != size:
+                    raise _BadRequestBody
+                chunks.append(chunk)
                 self.rfile.readline(65537)
         length_header = self.headers.get("Content-Length")
         if not length_header:
@@ -117,9 +157,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(payload)
+            if self.server.on_answer is not None:
+                self.server.on_answer(self.command, self.path, 400)
             return
         request = IncomingRequest(self.command, self.path, list(self.headers.items()), body)
         response = self.server.api.handle(request)
+        if self.server.on_answer is not None:
+            self.server.on_answer(self.command, self.path, 0 if response.drop else response.status)
         if response.drop:
             self.close_connection = True
             return
@@ -155,6 +199,14 @@ class FivetranSimulator:
     :param api_key: Basic-auth user name expected from clients; random when ``None``.
     :param api_secret: Basic-auth password expected from clients; random when ``None``.
     :param seed_demo: add the demo account (two groups, a handful of connections).
+    :param simulated_time: run on a :class:`~fivetran_provider.testing.clock.SimulatedClock` that
+        moves only by :meth:`advance` (or ``speed`` times real time); scheduled syncs then start by
+        themselves. The wall clock (and no scheduler) is the default.
+    :param start_time: where simulated time starts (epoch, datetime or ISO string); now when ``None``.
+    :param speed: simulated seconds per real second under simulated time (``0``: frozen between
+        :meth:`advance` calls); a positive speed implies ``simulated_time``.
+    :param idle_timeout: seconds a silent client connection is kept open.
+    :param request_log_limit: most requests :attr:`requests` keeps (oldest forgotten first).
     """
 
     def __init__(
@@ -164,15 +216,26 @@ class FivetranSimulator:
         api_key: str | None = None,
         api_secret: str | None = None,
         seed_demo: bool = False,
+        *,
+        simulated_time: bool = False,
+        start_time: Any = None,
+        speed: float = 0.0,
+        idle_timeout: float = IDLE_TIMEOUT,
+        request_log_limit: int = MAX_RECORDS,
     ) -> None:
         self.api_key = api_key if api_key is not None else secrets.token_hex(8)
         self.api_secret = api_secret if api_secret is not None else secrets.token_hex(16)
-        self.state = SimulatorState()
+        self._clock: SimulatedClock | None = (
+            SimulatedClock(to_epoch(start_time), speed=speed)
+            if simulated_time or start_time is not None or speed > 0
+            else None
+        )
+        self.state = SimulatorState(clock=self._clock)
         self.faults = FaultInjector()
-        self._recorder = RequestRecorder()
+        self._recorder = RequestRecorder(max_records=request_log_limit)
         self._limiter = RateLimiter()
         self._api = ApiHandler(self.state, self.faults, self._recorder, self._limiter, self.api_key, self.api_secret)
-        self._server = _SimulatorHTTPServer((host, port), self._api)
+        self._server = _SimulatorHTTPServer((host, port), self._api, idle_timeout)
         bound_host, bound_port = self._server.server_address[:2]
         self.host = str(bound_host)
         self.port = int(bound_port)
@@ -335,6 +398,80 @@ class FivetranSimulator:
                 self.add_connection(group_id=group_id, schema=f"{schema}_{index}" if schema is not None else None, **kw)
             )
         return created
+
+    def set_schema_config(self, connection_id: str, schema_config: dict[str, Any] | None) -> None:
+        """Seed what ``GET /v1/connections/{id}/schemas`` answers (404 ``NotFound_SchemaConfig`` until set).
+
+        :param connection_id: connection id.
+        :param schema_config: ``{"schema_change_handling": ..., "schemas": {...}}``; ``None`` removes it.
+        """
+        self.state.set_schema_config(connection_id, schema_config)
+
+    @property
+    def answer_listener(self) -> Callable[[str, str, int], None] | None:
+        """Called as ``listener(method, target, status)`` after every answer (status 0: dropped).
+
+        The target is the request line's path and query; headers and bodies are never passed.
+        """
+        return self._server.on_answer
+
+    @answer_listener.setter
+    def answer_listener(self, listener: Callable[[str, str, int], None] | None) -> None:
+        self._server.on_answer = listener
+
+    # ------------------------------------------------------------------ time
+
+    @property
+    def now(self) -> float:
+        """The simulator's current time (epoch seconds): simulated time, or the wall clock."""
+        return self.state.clock.now()
+
+    def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0) -> float:
+        """Let simulated time pass: runs end, scheduled syncs start, ``rescheduled_for`` arrives.
+
+        Only for a simulator created with ``simulated_time=True`` (or a ``start_time``).
+
+        :param seconds: seconds to add.
+        :param minutes: minutes to add.
+        :param hours: hours to add.
+        :param days: days to add.
+        :return: the new simulated time (epoch seconds).
+        :raises RuntimeError: on the wall clock.
+        """
+        if self._clock is None:
+            raise RuntimeError(
+                "advance() needs FivetranSimulator(simulated_time=True); this one runs on the wall clock"
+            )
+        return self._clock.advance(seconds + 60.0 * minutes + 3600.0 * hours + 86400.0 * days)
+
+    @property
+    def scheduled_syncs(self) -> bool:
+        """Whether connections sync by themselves at their ``sync_frequency`` / ``daily_sync_time``.
+
+        On by default under simulated time, off on the wall clock.
+        """
+        return self.state.scheduled_syncs
+
+    @scheduled_syncs.setter
+    def scheduled_syncs(self, value: bool) -> None:
+        with self.state.lock:
+            self.state.scheduled_syncs = bool(value)
+
+    @property
+    def resync_finish_window(self) -> float:
+        """Seconds a running sync may still need for ``POST /resync`` to let it finish first (default 60).
+
+        A re-sync requested while a sync runs is accepted when that sync ends within the window (the
+        re-sync starts as soon as it ends) and refused with 409 ``Conflict`` otherwise.
+        """
+        return self.state.resync_finish_window
+
+    @resync_finish_window.setter
+    def resync_finish_window(self, value: float) -> None:
+        if value < 0:
+            raise ValueError("resync_finish_window must not be negative")
+        with self.state.lock:
+            self.state.resync_finish_window = float(value)
 
     # ------------------------------------------------------------------ inspection
 

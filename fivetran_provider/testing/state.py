@@ -1,8 +1,8 @@
 """Account state of the Fivetran API simulator and the clock-driven sync lifecycle.
 
 Nothing here knows about HTTP. Every public method of :class:`SimulatorState` takes the state lock,
-brings the touched connections up to date with the wall clock (``time.time()``) and returns plain
-JSON-ready dictionaries. Sync runs are not driven by a background thread: a run records when it
+brings the touched connections up to date with its clock (the wall clock by default, or simulated
+time) and returns plain JSON-ready dictionaries. Sync runs are not driven by a background thread: a run records when it
 started and when it will end, and the transitions are computed lazily whenever a connection is read
 or changed.
 """
@@ -10,13 +10,16 @@ or changed.
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from importlib import resources
 from typing import Any
+
+from fivetran_provider.testing.clock import SimulatedClock, WallClock
 
 #: Outcomes a planned sync run can end with.
 SYNC_OUTCOMES: tuple[str, ...] = ("success", "failure", "rescheduled")
@@ -29,40 +32,35 @@ MASK = "******"
 
 DEFAULT_FAILURE_MESSAGE = "Simulated sync failure"
 
-# Fragments that make a configuration key secret. Derived from the keys Fivetran's connector
-# configuration reference marks as passwords (password, client_secret, api_key, api_token,
-# access_token, private_key, pgp_pass_phrase, connection_string, ...).
-_SECRET_KEY_FRAGMENTS: tuple[str, ...] = (
-    "password",
-    "passphrase",
-    "pass_phrase",
-    "secret",
-    "token",
-    "private_key",
-    "api_key",
-    "apikey",
-    "access_key",
-    "account_key",
-    "connection_string",
-    "credentials",
+#: Seconds a running sync may still need for ``POST /resync`` to let it finish first (Fivetran's
+#: REST API gives up on work after 60 seconds); a longer one makes the re-sync answer 409.
+RESYNC_FINISH_WINDOW = 60.0
+
+#: Seven days, in the order ``datetime.weekday()`` numbers them.
+WEEK_DAYS: tuple[str, ...] = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+#: How many sync intervals may pass since the last success before ``update_state`` is ``delayed``,
+#: by ``data_delay_sensitivity`` (``CUSTOM`` uses one interval plus ``data_delay_threshold`` minutes).
+DELAY_FACTORS: dict[str, float] = {"HIGH": 1.5, "NORMAL": 2.0, "SYNC_FREQUENCY": 2.0, "LOW": 3.0}
+
+# Most scheduled runs one read may compute for a connection after a long jump of simulated time;
+# beyond it the scheduler starts again from the current time (missed slots are skipped).
+_MAX_RUNS_PER_READ = 10000
+
+# Secret configuration keys per service: a small table derived at development time from the
+# ``"format": "password"`` fields of Fivetran's OpenAPI definition (see tools/derive_secret_fields.py).
+# ``secret`` lists a service's password-format keys (dotted paths), ``plain`` its other keys;
+# ``any_service`` the names of password-format keys of any service, used for unlisted services and keys.
+_SECRET_TABLE: dict[str, Any] = json.loads(
+    resources.files("fivetran_provider.testing").joinpath("secret_fields.json").read_text(encoding="utf-8")
 )
-_SECRET_KEY_NAMES: frozenset[str] = frozenset(
-    {
-        "client_key",
-        "client_cert_key",
-        "keystore",
-        "truststore",
-        "sasl_plain_key",
-        "sasl_scram256_key",
-        "sasl_scram512_key",
-        "service_account_key",
-        "subscription_key",
-        "integration_key",
-        "function_key",
-        "blob_sas_url",
-        "auth_code",
-    }
-)
+_SECRET_PATHS_BY_SERVICE: dict[str, frozenset[str]] = {
+    service: frozenset(entry["secret"]) for service, entry in _SECRET_TABLE["services"].items()
+}
+_PLAIN_KEYS_BY_SERVICE: dict[str, frozenset[str]] = {
+    service: frozenset(entry["plain"]) for service, entry in _SECRET_TABLE["services"].items()
+}
+_SECRET_NAMES_ANY_SERVICE: frozenset[str] = frozenset(_SECRET_TABLE["any_service"])
 
 # Keys that Fivetran only accepts when a connection is created.
 _CREATE_ONLY_CONFIG_KEYS: tuple[str, ...] = ("schema", "table", "schema_prefix")
@@ -175,33 +173,50 @@ def to_epoch(value: Any) -> float | None:
     raise TypeError(f"cannot interpret {value!r} as a timestamp")
 
 
-def is_secret_config_key(key: str) -> bool:
-    """Tell whether a configuration key holds a secret that reads must mask.
+def is_secret_config_key(key: str, service: str | None = None) -> bool:
+    """Tell whether a top-level configuration key holds a secret that reads must mask.
+
+    A key the definition marks ``"format": "password"`` for the service is secret, one it defines
+    otherwise is not; for other keys and services, any name that is a password field of some
+    service counts as secret.
 
     :param key: configuration key, e.g. ``password`` or ``client_secret``.
+    :param service: connector service, e.g. ``postgres``.
     """
-    lowered = key.lower()
-    if lowered in _SECRET_KEY_NAMES:
+    return _is_secret_path(key, key, service)
+
+
+def _is_secret_path(path: str, key: str, service: str | None) -> bool:
+    if service is not None and path in _SECRET_PATHS_BY_SERVICE.get(service, frozenset()):
         return True
-    return any(fragment in lowered for fragment in _SECRET_KEY_FRAGMENTS)
+    if service is not None and path in _PLAIN_KEYS_BY_SERVICE.get(service, frozenset()):
+        return False
+    return key in _SECRET_NAMES_ANY_SERVICE
 
 
-def mask_config(value: Any) -> Any:
+def mask_config(value: Any, service: str | None = None) -> Any:
     """Return a deep copy of a configuration with every secret value replaced by ``"******"``.
 
-    :param value: a configuration object (or any JSON value inside one).
+    Which keys are secret follows the definition's ``"format": "password"`` fields (see
+    :func:`is_secret_config_key`); ``null`` values stay ``null``.
+
+    :param value: a configuration object.
+    :param service: connector service the configuration belongs to.
     """
+    return _mask(value, service, "")
+
+
+def _mask(value: Any, service: str | None, prefix: str) -> Any:
     if isinstance(value, dict):
         masked: dict[str, Any] = {}
         for key, item in value.items():
-            if item is not None and is_secret_config_key(key):
-                masked[key] = MASK
-            else:
-                masked[key] = mask_config(item)
+            path = prefix + key
+            secret = item is not None and _is_secret_path(path, key, service)
+            masked[key] = MASK if secret else _mask(item, service, path + ".")
         return masked
     if isinstance(value, list):
-        return [mask_config(item) for item in value]
-    return value
+        return [_mask(item, service, prefix.rstrip(".") + "[].") for item in value]
+    return copy.deepcopy(value)
 
 
 def supports_table_resync(service: str) -> bool:
@@ -278,10 +293,27 @@ class Group:
     id: str
     name: str
     created_at: float
+    destination_service: str = "snowflake"
+    region: str = "GCP_US_EAST4"
+    time_zone_offset: str = "0"
 
     def view(self) -> dict[str, Any]:
         """The group as the API returns it."""
         return {"id": self.id, "name": self.name, "created_at": format_timestamp(self.created_at)}
+
+    def destination_view(self) -> dict[str, Any]:
+        """The group's destination as ``GET /v1/destinations/{id}`` returns it (same id as the group)."""
+        return {
+            "id": self.id,
+            "group_id": self.id,
+            "service": self.destination_service,
+            "region": self.region,
+            "time_zone_offset": self.time_zone_offset,
+            "setup_status": "CONNECTED",
+            "daylight_saving_time_enabled": False,
+            "networking_method": "Directly",
+            "config": {},
+        }
 
 
 @dataclass
@@ -332,6 +364,9 @@ class Connection:
     queued: bool = False
     plan: deque[PlannedSync] = field(default_factory=deque)
     history: list[SyncRun] = field(default_factory=list)
+    resync_after_run: bool = False
+    schedule_anchor: float = 0.0
+    schema_config: dict[str, Any] | None = None
 
 
 # Attributes of Connection that add_connection(**other_fields) may set directly.
@@ -357,6 +392,7 @@ _SEEDABLE_FIELDS: frozenset[str] = frozenset(
         "source_sync_details",
         "setup_test_failure",
         "schemas",
+        "schema_config",
     }
 )
 
@@ -372,8 +408,14 @@ class SimulatorState:
     :param account_name: name reported by ``GET /v1/account/info``.
     """
 
-    def __init__(self, account_name: str = "Simulated Fivetran Account") -> None:
+    def __init__(
+        self, account_name: str = "Simulated Fivetran Account", clock: WallClock | SimulatedClock | None = None
+    ) -> None:
         self.lock = threading.RLock()
+        self.clock: WallClock | SimulatedClock = clock if clock is not None else WallClock()
+        # Scheduled syncs start by themselves only under simulated time unless switched on.
+        self.scheduled_syncs = self.clock.simulated
+        self.resync_finish_window = RESYNC_FINISH_WINDOW
         self._groups: dict[str, Group] = {}
         self._connections: dict[str, Connection] = {}
         self._used_ids: set[str] = set()
@@ -383,6 +425,8 @@ class SimulatorState:
         self.default_sync_duration = 0.0
         self.paused_sync_behaviour = "ignore"
         self.setup_tests_run = 0
+        self.user_email = "simulated.user@example.com"
+        self.created_at = self.clock.now()
 
     # ------------------------------------------------------------------ ids and lookups
 
@@ -441,7 +485,7 @@ class SimulatorState:
                 raise ValueError(f"group {group_id!r} already exists")
             self._used_ids.add(group_id)
             group = Group(
-                id=group_id, name=name if name is not None else f"{group_id}_warehouse", created_at=time.time()
+                id=group_id, name=name if name is not None else f"{group_id}_warehouse", created_at=self.clock.now()
             )
             self._groups[group_id] = group
             return group.view()
@@ -467,6 +511,67 @@ class SimulatorState:
             if group is None:
                 raise ApiError(404, "NotFound_Group", f"Cannot find entity 'Group' with id '{group_id}'.")
             return group.view()
+
+    def get_destination(self, destination_id: str) -> dict[str, Any]:
+        """``GET /v1/destinations/{id}`` data: every group has one destination with the group's id.
+
+        :param destination_id: destination (= group) id.
+        :raises ApiError: 404 ``NotFound_Destination``.
+        """
+        with self.lock:
+            group = self._groups.get(destination_id)
+            if group is None:
+                raise ApiError(404, "NotFound_Destination", f"Destination with id '{destination_id}' not found")
+            return group.destination_view()
+
+    def list_users(self) -> list[dict[str, Any]]:
+        """``GET /v1/users`` items: the one user the API key belongs to."""
+        with self.lock:
+            stamp = format_timestamp(self.created_at)
+            return [
+                {
+                    "id": self.user_id,
+                    "email": self.user_email,
+                    "given_name": "Simulated",
+                    "family_name": "User",
+                    "verified": True,
+                    "invited": False,
+                    "active": True,
+                    "role": "Account Administrator",
+                    "logged_in_at": stamp,
+                    "created_at": stamp,
+                }
+            ]
+
+    def schema_config(self, connection_id: str) -> dict[str, Any]:
+        """``GET /v1/connections/{id}/schemas`` data, as seeded with ``schema_config`` (the API's shape)
+        or ``schemas`` (schema name to ``{"tables": {...}}``; the fields Fivetran always returns are filled in).
+
+        :param connection_id: connection id.
+        :raises ApiError: 404 for an unknown connection, 404 ``NotFound_SchemaConfig`` when none was seeded.
+        """
+        with self.lock:
+            conn = self._conn(connection_id)
+            if conn.schema_config is None and conn.schemas is not None:
+                return {
+                    "enable_new_by_default": True,
+                    "schema_change_handling": "ALLOW_ALL",
+                    "schemas": {name: _schema_view(name, schema) for name, schema in conn.schemas.items()},
+                }
+            if conn.schema_config is None:
+                raise ApiError(
+                    404, "NotFound_SchemaConfig", f"Connection with id '{connection_id}' doesn't have schema config"
+                )
+            return copy.deepcopy(conn.schema_config)
+
+    def set_schema_config(self, connection_id: str, schema_config: dict[str, Any] | None) -> None:
+        """Seed the schema config a connection reports (``None`` removes it).
+
+        :param connection_id: connection id.
+        :param schema_config: ``{"schema_change_handling", "schemas": {...}}`` as the API returns it.
+        """
+        with self.lock:
+            self._conn_py(connection_id).schema_config = copy.deepcopy(schema_config)
 
     def list_groups(self) -> list[dict[str, Any]]:
         """All groups in creation order."""
@@ -540,7 +645,7 @@ class SimulatorState:
                 group_id=group.id,
                 service=service,
                 schema=schema if schema is not None else f"{service}_{connection_id}",
-                created_at=created if created is not None else time.time(),
+                created_at=created if created is not None else self.clock.now(),
                 connected_by=seeded.pop("connected_by", self.user_id),
                 paused=paused,
                 sync_frequency=sync_frequency,
@@ -555,6 +660,7 @@ class SimulatorState:
                 extra=extra,
                 **seeded,
             )
+            conn.schedule_anchor = self.clock.now()
             self._connections[connection_id] = conn
             return self._view(conn)
 
@@ -578,7 +684,7 @@ class SimulatorState:
         """
         with self.lock:
             conn = self._conn(connection_id) if api else self._conn_py(connection_id)
-            self._advance(conn, time.time())
+            self._advance(conn, self.clock.now())
             return self._view(conn)
 
     def list_connections(self, *, group_id: str | None = None, schema: str | None = None) -> list[dict[str, Any]]:
@@ -588,7 +694,7 @@ class SimulatorState:
         :param schema: keep only connections with this exact schema name.
         """
         with self.lock:
-            now = time.time()
+            now = self.clock.now()
             views = []
             for conn in self._connections.values():
                 if group_id is not None and conn.group_id != group_id:
@@ -622,7 +728,7 @@ class SimulatorState:
         """
         with self.lock:
             conn = self._conn_py(connection_id)
-            self._advance(conn, time.time())
+            self._advance(conn, self.clock.now())
             runs = [run.as_dict() for run in conn.history]
             if conn.run is not None:
                 runs.append(conn.run.as_dict())
@@ -640,7 +746,7 @@ class SimulatorState:
         if conn.schema_status is not None:
             status["schema_status"] = conn.schema_status
         status["sync_state"] = sync_state
-        status["update_state"] = "on_schedule"
+        status["update_state"] = "delayed" if self._overdue(conn, self.clock.now()) else "on_schedule"
         status["is_historical_sync"] = conn.is_historical_sync
         if sync_state == "rescheduled" and conn.rescheduled_for is not None:
             status["rescheduled_for"] = format_timestamp(conn.rescheduled_for)
@@ -680,7 +786,7 @@ class SimulatorState:
         if conn.external_secrets_keys_config is not None:
             data["external_secrets_keys_config"] = copy.deepcopy(conn.external_secrets_keys_config)
         data["status"] = status
-        data["config"] = mask_config(conn.config)
+        data["config"] = mask_config(conn.config, conn.service)
         if conn.source_sync_details is not None:
             data["source_sync_details"] = copy.deepcopy(conn.source_sync_details)
         elif conn.succeeded_at is not None:
@@ -695,12 +801,15 @@ class SimulatorState:
 
     def _advance(self, conn: Connection, now: float) -> None:
         """Apply every transition that is due at ``now``."""
-        while True:
+        for _ in range(_MAX_RUNS_PER_READ):
             run = conn.run
             if run is not None:
                 if now < run.ends_at:
                     return
                 self._finish(conn, run.outcome, run.ends_at)
+                if conn.resync_after_run:
+                    conn.resync_after_run = False
+                    self._start(conn, run.ends_at, "resync")
                 continue
             if (
                 conn.rescheduled_for is not None
@@ -710,7 +819,41 @@ class SimulatorState:
             ):
                 self._start(conn, conn.rescheduled_for, "resume")
                 continue
+            due = self._next_scheduled_start(conn)
+            if due is not None and now >= due:
+                self._start(conn, due, "scheduled")
+                continue
             return
+        conn.schedule_anchor = now
+
+    def _next_scheduled_start(self, conn: Connection) -> float | None:
+        """When the scheduler starts the next sync by itself, or ``None`` if it will not."""
+        if not self.scheduled_syncs or conn.paused or conn.schedule_type != "auto" or conn.rescheduled_for is not None:
+            return None
+        schedule = conn.schedule or {}
+        kind = schedule.get("schedule_type")
+        if kind in ("CRON", "MANUAL"):
+            return None  # cron expressions are not interpreted; MANUAL never syncs by itself
+        if kind == "TIME_OF_DAY":
+            return _next_time_of_day(conn.schedule_anchor, schedule["time_of_day"], schedule.get("days_of_week"))
+        if conn.sync_frequency == 1440 and conn.daily_sync_time is not None:
+            return _next_time_of_day(conn.schedule_anchor, conn.daily_sync_time, None)
+        if not conn.sync_frequency:
+            return None
+        return conn.schedule_anchor + conn.sync_frequency * 60.0
+
+    @staticmethod
+    def _overdue(conn: Connection, now: float) -> bool:
+        """``update_state`` is ``delayed``: the last success (or the creation) is older than allowed."""
+        if conn.paused or conn.schedule_type != "auto":
+            return False
+        interval = (conn.sync_frequency or 1440) * 60.0
+        if conn.data_delay_sensitivity == "CUSTOM":
+            allowed = interval + max(0, conn.data_delay_threshold) * 60.0
+        else:
+            allowed = interval * DELAY_FACTORS.get(conn.data_delay_sensitivity, 2.0)
+        fresh = conn.succeeded_at if conn.succeeded_at is not None else conn.created_at
+        return now - fresh > allowed
 
     def _start(self, conn: Connection, at: float, trigger: str) -> None:
         if conn.plan:
@@ -719,6 +862,7 @@ class SimulatorState:
             planned = PlannedSync("success", self.default_sync_duration, 1.0, DEFAULT_FAILURE_MESSAGE)
         conn.rescheduled_for = None
         conn.queued = False
+        conn.schedule_anchor = at
         conn.run = SyncRun(
             started_at=at,
             ends_at=at + max(0.0, planned.duration),
@@ -748,7 +892,8 @@ class SimulatorState:
         conn.run = None
         if outcome == "success":
             conn.succeeded_at = at
-            conn.is_historical_sync = False
+            if run.historical:
+                conn.is_historical_sync = False
             conn.tasks = [task for task in conn.tasks if task.get("code") != "sync_failed"]
         elif outcome == "failure":
             conn.failed_at = at
@@ -783,7 +928,7 @@ class SimulatorState:
             raise ValueError("duration and rescheduled_delay must not be negative")
         with self.lock:
             conn = self._conn_py(connection_id)
-            self._advance(conn, time.time())
+            self._advance(conn, self.clock.now())
             for outcome in outcomes:
                 conn.plan.append(PlannedSync(outcome, duration, rescheduled_delay, failure_message))
 
@@ -799,7 +944,7 @@ class SimulatorState:
             raise ValueError(f"outcome must be one of {SYNC_OUTCOMES}, not {outcome!r}")
         with self.lock:
             conn = self._conn_py(connection_id)
-            now = time.time()
+            now = self.clock.now()
             self._advance(conn, now)
             if conn.run is None:
                 raise RuntimeError(f"connection {connection_id!r} has no running sync")
@@ -821,7 +966,7 @@ class SimulatorState:
         """
         with self.lock:
             conn = self._conn(connection_id)
-            now = time.time()
+            now = self.clock.now()
             self._advance(conn, now)
             self._check_update(conn, changes)
 
@@ -869,14 +1014,19 @@ class SimulatorState:
                 if changes["paused"] and not conn.paused:
                     self._cancel(conn, now)
                     conn.rescheduled_for = None
+                    if conn.resync_after_run:
+                        conn.resync_after_run = False
+                        conn.queued = True
                     conn.paused = True
                 elif not changes["paused"] and conn.paused:
                     conn.paused = False
+                    conn.schedule_anchor = now
                     if conn.is_historical_sync or conn.queued:
                         self._start(conn, now, "unpause")
                         started = True
             if historical and not conn.paused and not started:
                 self._cancel(conn, now)
+                conn.resync_after_run = False
                 self._start(conn, now, "historical")
 
             view = self._view(conn)
@@ -940,7 +1090,7 @@ class SimulatorState:
         """
         with self.lock:
             conn = self._conn(connection_id)
-            self._advance(conn, time.time())
+            self._advance(conn, self.clock.now())
             tests = self._setup_tests()
             if conn.setup_test_failure is not None:
                 tests[-1] = {**tests[-1], "status": "FAILED", "message": conn.setup_test_failure}
@@ -951,24 +1101,6 @@ class SimulatorState:
             view["setup_tests"] = tests
             return view
 
-    def schema_config(self, connection_id: str) -> dict[str, Any]:
-        """``GET /schemas``: the schema configuration seeded with ``schemas=...``.
-
-        :param connection_id: connection id.
-        :raises ApiError: 404 ``NotFound_SchemaConfig`` when none was seeded.
-        """
-        with self.lock:
-            conn = self._conn(connection_id)
-            if conn.schemas is None:
-                raise ApiError(
-                    404, "NotFound_SchemaConfig", f"Schema config for connection '{connection_id}' does not exist"
-                )
-            return {
-                "enable_new_by_default": True,
-                "schema_change_handling": "ALLOW_ALL",
-                "schemas": {name: _schema_view(name, schema) for name, schema in conn.schemas.items()},
-            }
-
     def trigger_sync(self, connection_id: str, *, force: bool) -> None:
         """``POST /sync``.
 
@@ -978,7 +1110,7 @@ class SimulatorState:
         """
         with self.lock:
             conn = self._conn(connection_id)
-            now = time.time()
+            now = self.clock.now()
             self._advance(conn, now)
             if conn.paused:
                 if self.paused_sync_behaviour == "reject":
@@ -998,24 +1130,40 @@ class SimulatorState:
     def resync(self, connection_id: str, scope: dict[str, list[str]] | None) -> None:
         """``POST /resync``: full (``scope`` ``None``) or table-level historical re-sync.
 
+        Fivetran finishes a running sync first and answers 409 when it cannot. Here a running
+        sync that ends within :attr:`resync_finish_window` seconds is left to finish (with its
+        planned outcome, at its planned time) and the re-sync starts as it ends; a longer one makes
+        the request fail with 409 ``Conflict`` and changes nothing. A paused connection queues
+        the re-sync until it is resumed.
+
         :param connection_id: connection id.
         :param scope: schema name to table names, already checked to be non-empty.
-        :raises ApiError: 404; 400 when the connector has no table-level re-sync.
+        :raises ApiError: 404; 400 when the connector has no table-level re-sync; 409 as above.
         """
         with self.lock:
             conn = self._conn(connection_id)
-            now = time.time()
+            now = self.clock.now()
             self._advance(conn, now)
             if scope is not None and not supports_table_resync(conn.service):
                 raise ApiError(
                     400, "InvalidInput", f"Table-level re-sync is not supported for service '{conn.service}'"
                 )
+            if conn.run is not None and not conn.paused:
+                if conn.run.ends_at - now > self.resync_finish_window:
+                    raise ApiError(
+                        409,
+                        "Conflict",
+                        "A data sync is in progress and could not be completed before the re-sync was scheduled",
+                    )
+                if scope is None:
+                    conn.is_historical_sync = True
+                conn.resync_after_run = True  # the running sync finishes first, then the re-sync starts
+                return
             if scope is None:
                 conn.is_historical_sync = True
             if conn.paused:
                 conn.queued = True
                 return
-            self._cancel(conn, now)
             self._start(conn, now, "resync")
 
 
@@ -1037,9 +1185,24 @@ def _schema_view(name: str, seeded: dict[str, Any]) -> dict[str, Any]:
 
 
 def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
-    """Shallow merge: keys sent replace stored ones, ``null`` removes a key."""
+    """Shallow merge: keys sent replace stored ones; ``null`` clears a key (it reads back ``null``)."""
     for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        else:
-            target[key] = copy.deepcopy(value)
+        target[key] = copy.deepcopy(value)
+
+
+def _next_time_of_day(after: float, hour: str, days: list[str] | None) -> float:
+    """The first ``HH:MM`` (UTC) on one of ``days`` strictly after ``after``.
+
+    :param after: epoch seconds.
+    :param hour: ``HH:MM`` (seconds, if echoed as ``HH:MM:SS``, are ignored).
+    :param days: allowed week days (``MONDAY``...); every day when ``None`` or empty.
+    """
+    hours, minutes = (int(part) for part in hour.split(":")[:2])
+    allowed = set(days or WEEK_DAYS)
+    moment = datetime.fromtimestamp(after, tz=timezone.utc)
+    candidate = moment.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    for _ in range(9):
+        if candidate.timestamp() > after and WEEK_DAYS[candidate.weekday()] in allowed:
+            return candidate.timestamp()
+        candidate += timedelta(days=1)
+    return candidate.timestamp()
