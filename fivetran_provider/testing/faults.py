@@ -55,8 +55,8 @@ class Fault:
     """One queued fault.
 
     :param kind: ``latency``, ``rate_limit``, ``server_error``, ``drop_connection``, ``redirect``,
-        ``slow_drip``, ``apply_then_fail``, ``apply_then_drop``, ``apply_then_malformed`` or
-        ``resync_conflict``.
+        ``slow_drip``, ``malformed``, ``apply_then_fail``, ``apply_then_drop``,
+        ``apply_then_malformed`` or ``resync_conflict``.
     :param remaining: how many more requests it affects; ``None`` means until cleared.
     :param method: only requests with this HTTP method (any when ``None``).
     :param path_prefix: only requests whose path starts with this (any when ``None``).
@@ -69,6 +69,8 @@ class Fault:
         :data:`MALFORMED_BODIES` for ``apply_then_malformed``.
     :param hits: how many requests it has affected so far.
     :param location: the ``Location`` header, for ``redirect``.
+    :param after: another fault this one waits for: it affects no request until that one has hit
+        (e.g. a 429 on the read that verifies a PATCH answered with a 500).
     """
 
     kind: str
@@ -83,6 +85,7 @@ class Fault:
     body: str = "json"
     hits: int = 0
     location: str = ""
+    after: Fault | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Tell whether the fault applies to a request.
@@ -90,6 +93,8 @@ class Fault:
         :param method: request method.
         :param path: request path without query.
         """
+        if self.after is not None and self.after.hits == 0:
+            return False
         if self.method is not None and self.method.upper() != method.upper():
             return False
         if self.kind in AFTER_APPLY_KINDS and not is_side_effect(method, path):
@@ -164,7 +169,13 @@ class FaultInjector:
         return view
 
     def rate_limit(
-        self, count: int = 1, retry_after: int = 1, *, method: str | None = None, path_prefix: str | None = None
+        self,
+        count: int = 1,
+        retry_after: int = 1,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        after: Fault | None = None,
     ) -> Fault:
         """Answer the next ``count`` requests with 429 ``TooManyRequests`` and ``Retry-After``.
 
@@ -172,8 +183,10 @@ class FaultInjector:
         :param retry_after: value of the ``Retry-After`` header, whole seconds.
         :param method: only requests with this method.
         :param path_prefix: only requests under this path.
+        :param after: only once this other fault has hit (see :class:`Fault`).
         """
-        return self._add(Fault("rate_limit", count, status=429, retry_after=int(retry_after)), method, path_prefix)
+        fault = Fault("rate_limit", count, status=429, retry_after=int(retry_after), after=after)
+        return self._add(fault, method, path_prefix)
 
     def server_error(
         self,
@@ -276,6 +289,23 @@ class FaultInjector:
         if body not in MALFORMED_BODIES:
             raise ValueError(f"body must be one of {MALFORMED_BODIES}")
         return self._add(Fault("apply_then_malformed", count, status=200, body=body), method, path_prefix)
+
+    def malformed(
+        self, count: int = 1, body: str = "html", *, method: str | None = None, path_prefix: str | None = None
+    ) -> Fault:
+        """Handle the next ``count`` requests normally, then answer 200 with a body the client cannot use.
+
+        For requests with a side effect this is :meth:`apply_then_malformed`; for reads it is a
+        proxy or load balancer spoiling an answer (an HTML page, a broken gzip body).
+
+        :param count: number of requests affected.
+        :param body: one of :data:`MALFORMED_BODIES`.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        if body not in MALFORMED_BODIES:
+            raise ValueError(f"body must be one of {MALFORMED_BODIES}")
+        return self._add(Fault("malformed", count, status=200, body=body), method, path_prefix)
 
     def redirect(
         self,

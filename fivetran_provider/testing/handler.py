@@ -633,6 +633,7 @@ class ApiHandler:
             time.sleep(delay)
 
         drip = self.faults.take(("slow_drip",), method, path)
+        spoil = self.faults.take(("malformed",), method, path)
         fault = self.faults.take(EARLY_KINDS, method, path)
         if fault is not None and fault.kind == "drop_connection":
             return Response(0, drop=True)
@@ -654,6 +655,14 @@ class ApiHandler:
                 response = error_response(ApiError(500, "InternalServerError", "Internal server error"))
         for key, value in rate_headers.items():
             response.headers.setdefault(key, value)
+        if spoil is not None:
+            try:
+                data = json.loads(response.body.decode("utf-8")).get("data")
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                data = None
+            spoiled = _malformed_success(spoil.body, data)
+            spoiled.headers.update({key: value for key, value in response.headers.items() if key.startswith("X-Rate")})
+            response = spoiled
         if drip is not None:
             response.drip = max(drip.seconds, 0.001)
         return response
