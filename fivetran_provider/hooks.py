@@ -58,6 +58,7 @@ DEFAULT_READ_TIMEOUT = 90.0  # Fivetran stops server-side work after 60 s; wait 
 #: answer), so an answer that trickles in byte by byte cannot hold a worker or a trigger.
 DEFAULT_DEADLINE_MARGIN = 30.0
 _READ_CHUNK = 65536
+MIN_MASKED_LENGTH = 5
 POOL_SIZE = 64
 
 #: Requests in flight at once per pool of the async hook; further requests wait their turn (FIFO).
@@ -782,7 +783,8 @@ def register_secret_strings(body: Mapping[str, Any]) -> None:
     """
     for name in fields.SENSITIVE_FIELDS:
         for text in fields.strings_in(body.get(name)):
-            if text != fields.MASKED_VALUE:
+            # Airflow's masker ignores (and warns about) values this short; "******" is no secret.
+            if len(text) >= MIN_MASKED_LENGTH and text != fields.MASKED_VALUE:
                 mask_secret(text)
 
 
@@ -846,11 +848,13 @@ class _AsyncClientPool:
         self.clients.append(client)
         return client
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def request(self, method: str, url: str, *, deadline: float | None = None, **kwargs: Any) -> httpx.Response:
         """Send one request on a free client; the response body is read before the client is freed.
 
         :param method: HTTP method.
         :param url: path relative to the base URL.
+        :param deadline: seconds the request may take once a client is free (the wait for a free
+            client does not count); ``asyncio.TimeoutError`` when it is over.
         :param kwargs: further arguments of ``httpx.AsyncClient.request``.
         """
         if self._idle.empty() and len(self.clients) < self.size:
@@ -858,7 +862,9 @@ class _AsyncClientPool:
         else:
             client = await self._idle.get()
         try:
-            return await client.request(method, url, **kwargs)
+            if deadline is None:
+                return await client.request(method, url, **kwargs)
+            return await asyncio.wait_for(client.request(method, url, **kwargs), deadline)
         finally:
             self._idle.put_nowait(client)
 
@@ -1026,9 +1032,13 @@ class FivetranAsyncHook(FivetranHook):
         while True:
             try:
                 try:
-                    response = await asyncio.wait_for(
-                        client.request(method, path, content=payload, params=params, follow_redirects=False),
-                        settings.call_deadline,
+                    response = await client.request(
+                        method,
+                        path,
+                        content=payload,
+                        params=params,
+                        follow_redirects=False,
+                        deadline=settings.call_deadline,
                     )
                     text = response.text
                 except asyncio.TimeoutError:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -450,3 +451,30 @@ def test_9_deferrable_false_as_text_is_false() -> None:
 def test_9_sensor_arguments_are_coerced_strictly(kwargs: dict[str, Any]) -> None:
     with pytest.raises(FivetranValidationError):
         FivetranSyncSensor(task_id="w", connection_id="conn", **kwargs)
+
+
+def test_6_a_bad_gzip_poll_does_not_end_a_trigger_wait(
+    fivetran_conn: FivetranSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fivetran_provider.sync_status import capture_baseline, epoch_to_iso
+    from fivetran_provider.triggers import FivetranSyncTrigger
+
+    # No client retries: the broken answer reaches the trigger's own rule, which keeps waiting.
+    monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", conn_json(fivetran_conn, max_retries=0))
+    fivetran_conn.add_connection("conn", succeeded_at="2024-01-01T00:00:00.000000Z")
+    baseline = capture_baseline(fivetran_conn.connection("conn"))
+    fivetran_conn.plan_syncs("conn", "success", duration=0.0)
+    fivetran_conn.faults.malformed(count=2, body="bad_gzip", method="GET")
+    FivetranHook().start_sync("conn", baseline=fivetran_conn.connection("conn"))
+    trigger = FivetranSyncTrigger(
+        "conn", baseline=baseline, poll_interval=0.05, deadline=epoch_to_iso(time.time() + 30)
+    )
+
+    async def first_event() -> dict[str, Any]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("no event")
+
+    event = asyncio.run(first_event())
+    assert event["status"] == "success"
+    assert [r.status for r in fivetran_conn.requests_for("GET")][:2] == [200, 200]  # the spoiled answers
