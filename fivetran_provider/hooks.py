@@ -604,7 +604,9 @@ class FivetranHook(BaseHook):
         def remaining(current: dict[str, Any], sent: Mapping[str, Any]) -> dict[str, Any] | None:
             return outcome.remaining_update(baseline, current, sent) or None
 
-        envelope = self.send_verified("PATCH", path, body, connection_id=connection_id, remaining=remaining)
+        envelope = self.send_verified(
+            "PATCH", path, body, connection_id=connection_id, remaining=remaining, expect_data=True
+        )
         return envelope_data(envelope, "PATCH", path)
 
     def send_verified(
@@ -615,6 +617,7 @@ class FivetranHook(BaseHook):
         *,
         connection_id: str,
         remaining: Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any] | None],
+        expect_data: bool = False,
     ) -> dict[str, Any]:
         """Send a request with a side effect; after an unknown outcome, read before re-sending.
 
@@ -630,13 +633,18 @@ class FivetranHook(BaseHook):
         :param body: the validated request body.
         :param connection_id: the connection the request changes.
         :param remaining: ``(connection as read now, body sent) -> body still to send, or None``.
+        :param expect_data: a success must carry a ``data`` object (a PATCH answer); one without
+            counts as an unknown outcome.
         :return: the response envelope.
         """
         policy = self.settings.retry_policy
         attempts = 0
         while True:
             try:
-                return self.request(method, path, body=body)
+                envelope = self.request(method, path, body=body)
+                if expect_data:
+                    envelope_data(envelope, method, path)
+                return envelope
             except (FivetranTransportError, FivetranAPIError) as error:
                 if isinstance(error, FivetranRedirectError) or not outcome.outcome_unknown(error):
                     raise

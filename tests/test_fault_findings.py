@@ -244,11 +244,12 @@ def test_6_a_spoiled_read_is_a_transport_or_answer_error_and_is_retried(
     assert len(fivetran_conn.requests_for("GET")) == 2
 
 
-def test_6_a_bad_gzip_answer_to_a_patch_is_verified_not_escaped(
-    hook: FivetranHook, fivetran_conn: FivetranSimulator
+@pytest.mark.parametrize("body", ["bad_gzip", "no_data", "data_list", "html", "truncated"])
+def test_6_a_spoiled_answer_to_a_patch_is_verified_not_escaped(
+    hook: FivetranHook, fivetran_conn: FivetranSimulator, body: str
 ) -> None:
     fivetran_conn.add_connection("conn")
-    fivetran_conn.faults.apply_then_malformed(count=1, body="bad_gzip")
+    fivetran_conn.faults.apply_then_malformed(count=1, body=body)
     assert hook.update_connection("conn", paused=True)["paused"] is True
     assert len(fivetran_conn.requests_for("PATCH")) == 1
 
