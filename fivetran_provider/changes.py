@@ -28,9 +28,12 @@ A record is plain JSON::
     }
 
 ``changes`` holds only the fields whose value differed, as ``{"before": ..., "after": ...}``.
-For ``config`` only the differing keys are listed. Secrets never appear: a ``config`` key that
-Fivetran reads back as ``"******"`` or whose name marks a credential
-(:func:`fivetran_provider.fields.is_secret_key`) is recorded as ``"******"``, and write-only
+For ``config`` only the differing keys are listed. Secrets never appear, judged by what Fivetran
+says rather than by key names: ``before`` is the value Fivetran returned before the change, and
+``after`` the value Fivetran returned after it (so a secret reads ``"******"``), never the value
+the DAG passed; where Fivetran's answer is not at hand (a dry run) every ``after`` value of
+``config`` is ``"******"``. A key whose name marks a credential
+(:func:`fivetran_provider.fields.is_secret_key`) is recorded as ``"******"`` too, and write-only
 fields (``auth``, ``external_secrets_keys_config``) are recorded as ``{"before": null, "after":
 "******"}`` without any of their content. ``not_restorable`` maps each change that an undo cannot
 put back (a masked secret, a write-only field, a historical sync that has started, a value that
@@ -136,12 +139,38 @@ def new_record(operation: str, *, dry_run: bool = False) -> dict[str, Any]:
     }
 
 
+def as_fivetran_returned(name: str, sent: Mapping[str, Any], after_state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The keys of an object field that were sent, with the values Fivetran returned after the change.
+
+    A key Fivetran did not return reads ``"******"`` (or ``None`` when it was cleared); without
+    Fivetran's answer (a dry run) every value reads ``"******"``. The value the DAG passed never
+    appears.
+
+    :param name: the object field (``config``).
+    :param sent: the keys and values sent.
+    :param after_state: the connection as Fivetran returned it after the PATCH (``None``: unknown).
+    """
+    returned = after_state.get(name) if isinstance(after_state, Mapping) else None
+    if not isinstance(returned, Mapping):
+        return fields.mask_config(sent)
+    result: dict[str, Any] = {}
+    for key, value in sent.items():
+        if value is None:
+            result[key] = returned.get(key)
+        elif key in returned:
+            result[key] = returned[key]
+        else:
+            result[key] = fields.MASKED_VALUE
+    return result
+
+
 def build_entry(
     connection_id: str,
     diff: Mapping[str, tuple[Any, Any]],
     *,
     patched: bool,
     current: Mapping[str, Any] | None = None,
+    after_state: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One connection's entry, from a diff (:func:`fivetran_provider.fields.diff_update`).
 
@@ -149,12 +178,16 @@ def build_entry(
     :param diff: ``{field: (before, after)}`` of the fields that differed.
     :param patched: whether the PATCH was sent.
     :param current: the connection as read before the change (tells which config keys are secret).
+    :param after_state: the connection as Fivetran returned it after the change; the ``after``
+        of ``config`` keys is taken from it.
     """
-    secret_keys = secret_config_keys(current)
-    changes = {
-        name: {"before": mask_field(name, before, secret_keys), "after": mask_field(name, after, secret_keys)}
-        for name, (before, after) in diff.items()
-    }
+    secret_keys = secret_config_keys(current) | secret_config_keys(after_state)
+    changes: dict[str, Any] = {}
+    for name, (before, after) in diff.items():
+        spec = fields.FIELDS[name]
+        if spec.sensitive and spec.role != fields.WRITE_ONLY and isinstance(after, Mapping):
+            after = as_fivetran_returned(name, after, after_state)
+        changes[name] = {"before": mask_field(name, before, secret_keys), "after": mask_field(name, after, secret_keys)}
     entry: dict[str, Any] = {"connection_id": connection_id, "patched": bool(patched), "changes": changes}
     _desired, skipped = restore_plan(entry)
     entry["not_restorable"] = skipped

@@ -145,17 +145,79 @@ class FivetranTransportError(FivetranError):
         super().__init__(f"No answer from Fivetran for {method} {path}: {cause}")
 
 
+class FivetranDeadlineError(FivetranTransportError):
+    """The whole call (connecting, sending and reading the answer) took longer than its deadline.
+
+    :param method: the HTTP method.
+    :param path: the request path.
+    :param seconds: the deadline that passed.
+    """
+
+    def __init__(self, method: str, path: str, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(method, path, f"no complete answer within the call deadline of {seconds:g} s")
+
+
+class FivetranRedirectError(FivetranAPIError):
+    """Fivetran (or something in between) answered with a redirect, which is never followed.
+
+    Following it would send the request body, credentials included, to wherever the
+    ``Location`` points, or turn a PATCH into a GET. Nothing is re-sent.
+
+    :param status: the HTTP status (3xx).
+    :param location_host: the host the ``Location`` header points at (``None`` when absent).
+    :param method: the HTTP method.
+    :param path: the request path.
+    """
+
+    def __init__(self, status: int, location_host: str | None, *, method: str = "", path: str = "") -> None:
+        self.location_host = location_host
+        where = f"to host {location_host!r}" if location_host else "without a usable Location"
+        super().__init__(
+            status, None, f"redirect {where} refused (redirects are never followed)", method=method, path=path
+        )
+
+
+class FivetranOutcomeUnknownError(FivetranError):
+    """A request with a side effect may or may not have been applied, and reading back did not tell.
+
+    :param method: the HTTP method.
+    :param path: the request path.
+    :param cause: what went wrong with the request.
+    :param verify_error: why the verifying read failed.
+    """
+
+    def __init__(self, method: str, path: str, cause: str, verify_error: str) -> None:
+        self.method = method
+        self.path = path
+        self.cause = cause
+        self.verify_error = verify_error
+        super().__init__(
+            f"Outcome of {method} {path} is unknown ({cause}) and could not be verified ({verify_error}); "
+            "it was not sent again."
+        )
+
+
 class FivetranPartialFailureError(FivetranError):
     """Some connections of a multi-connection change failed.
 
     :param message: what happened, including what was rolled back.
     :param failures: connection id to error text.
     :param changed: connection ids left changed (empty when everything was rolled back).
+    :param unverified: connection ids whose state could not be read back (they may be changed).
     """
 
-    def __init__(self, message: str, failures: dict[str, str], changed: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        failures: dict[str, str],
+        changed: Sequence[str] = (),
+        *,
+        unverified: Sequence[str] = (),
+    ) -> None:
         self.failures = dict(failures)
         self.changed = list(changed)
+        self.unverified = list(unverified)
         super().__init__(message)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import difflib
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +32,21 @@ WEEKDAYS: tuple[str, ...] = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRID
 MASKED_VALUE = "******"
 """How Fivetran reads back a secret ``config`` value."""
 
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+"""The range of the API's ``int32`` fields."""
+
+JSON_INT_MIN, JSON_INT_MAX = -(2**63), 2**63 - 1
+"""The integers accepted inside objects (``config`` and the like): what a 64-bit reader can hold."""
+
+MAX_JSON_DEPTH = 32
+"""How deeply objects and lists may nest inside an object field (connector configs are shallow)."""
+
+MAX_JSON_TEXT = 1_000_000
+"""The longest JSON text accepted for an object field or id list, in characters."""
+
+MAX_INT_TEXT = 20
+"""The longest integer text accepted (an int64 has at most 20 characters with its sign)."""
+
 # Roles of a field in the PATCH body.
 SETTING = "setting"  # stored by Fivetran and read back on GET
 ACTION = "action"  # triggers work; read back as a transient status flag
@@ -47,6 +63,7 @@ class FieldSpec:
     :param description: one line for docs and errors.
     :param choices: allowed values for ``enum`` and ``int`` fields (empty: any value of the kind).
     :param minimum: smallest allowed integer, for ``int`` fields without choices.
+    :param maximum: largest allowed integer, for ``int`` fields without choices.
     :param role: one of ``setting``, ``action``, ``write_only``, ``test_control``.
     :param sensitive: the value may carry credentials; it is never shown in messages or logs.
     :param read_path: where a connection object holds the current value (empty: not readable).
@@ -58,6 +75,7 @@ class FieldSpec:
     description: str
     choices: tuple[Any, ...] = ()
     minimum: int | None = None
+    maximum: int | None = None
     role: str = SETTING
     sensitive: bool = False
     read_path: tuple[str, ...] = ()
@@ -81,6 +99,8 @@ class FieldSpec:
             unit = " (minutes)" if self.name == "sync_frequency" else ""
             return "one of " + ", ".join(str(choice) for choice in self.choices) + unit
         if self.kind == "int":
+            if self.minimum is not None and self.maximum is not None:
+                return f"an integer from {self.minimum} to {self.maximum}"
             return f"an integer >= {self.minimum}" if self.minimum is not None else "an integer"
         return "a non-empty string"
 
@@ -140,6 +160,7 @@ FIELD_SPECS: tuple[FieldSpec, ...] = (
         "int",
         "Custom data-delay threshold in minutes; only with data_delay_sensitivity 'CUSTOM'.",
         minimum=0,
+        maximum=INT32_MAX,
         needs=("data_delay_sensitivity", "CUSTOM"),
     ),
     _spec(
@@ -273,20 +294,111 @@ def coerce_object(name: str, value: Any, *, show_value: bool = True) -> dict[str
     """
     allowed = "a JSON object (a dict, or its JSON text)"
     if isinstance(value, Mapping):
-        return dict(value)
+        return check_json_object(name, value, show_value=show_value)
     if isinstance(value, str) and value.strip():
-        text = value.strip()
-        parsed: Any = None
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            try:
-                parsed = ast.literal_eval(text)
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                parsed = None
+        parsed = parse_json_text(name, value, allowed, show_value=show_value)
         if isinstance(parsed, dict):
-            return parsed
+            return check_json_object(name, parsed, show_value=show_value)
     raise FivetranValidationError(name, value, allowed, show_value=show_value)
+
+
+def parse_json_text(name: str, value: str, allowed: str, *, show_value: bool = True) -> Any:
+    """Parse JSON text (or Python-literal text, as a rendered template gives) of bounded size and depth.
+
+    :param name: the field name for the error message.
+    :param value: the text.
+    :param allowed: what is allowed, for the error message.
+    :param show_value: whether the value may appear in an error message.
+    :return: the parsed value, or ``None`` when the text is neither JSON nor a literal.
+    """
+    text = value.strip()
+    if len(text) > MAX_JSON_TEXT:
+        raise FivetranValidationError(
+            name, f"<text of {len(text)} characters>", allowed, reason=f"At most {MAX_JSON_TEXT} characters."
+        )
+    too_deep = FivetranValidationError(
+        name, value, allowed, reason=f"Nested more than {MAX_JSON_DEPTH} levels deep.", show_value=show_value
+    )
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError:
+        pass
+    depth = 0
+    for char in text:  # an upper bound of the nesting, before Python's literal parser recurses into it
+        if char in "[{(":
+            depth += 1
+            if depth > MAX_JSON_DEPTH + 1:
+                raise too_deep
+        elif char in "]})":
+            depth -= 1
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def _check_json(name: str, value: Any, depth: int, show_value: bool) -> Any:
+    """Check one value inside an object field; return it with tuples turned into lists."""
+    allowed = (
+        "JSON values only: objects with string keys, lists, strings, finite numbers, booleans and null, "
+        f"nested at most {MAX_JSON_DEPTH} levels"
+    )
+    if depth > MAX_JSON_DEPTH:
+        raise FivetranValidationError(name, "<deeply nested value>", allowed, show_value=True)
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        if not JSON_INT_MIN <= value <= JSON_INT_MAX:
+            raise FivetranValidationError(name, "<an integer out of the 64-bit range>", allowed, show_value=True)
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise FivetranValidationError(name, value, allowed, reason="NaN and infinity are not JSON.")
+        return value
+    if isinstance(value, Mapping):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise FivetranValidationError(name, f"<a key of type {type(key).__name__}>", allowed, show_value=True)
+            result[key] = _check_json(f"{name}.{key}", item, depth + 1, show_value)
+        return result
+    if isinstance(value, (list, tuple)):
+        return [_check_json(f"{name}[{index}]", item, depth + 1, show_value) for index, item in enumerate(value)]
+    raise FivetranValidationError(name, f"<a value of type {type(value).__name__}>", allowed, show_value=True)
+
+
+def check_json_object(name: str, value: Mapping[str, Any], *, show_value: bool = True) -> dict[str, Any]:
+    """Check that an object field holds JSON only (string keys, finite numbers, bounded nesting).
+
+    :param name: the field name for the error message.
+    :param value: the object.
+    :param show_value: whether values may appear in an error message.
+    :return: a plain copy (tuples become lists).
+    :raises FivetranValidationError: naming the field (and key) that is not JSON.
+    """
+    checked = _check_json(name, value, 0, show_value)
+    assert isinstance(checked, dict)
+    return checked
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string inside a value (dict values and keys' values, list items), at any depth.
+
+    :param value: a ``config``-like value.
+    """
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+    return found
 
 
 def coerce_int(name: str, value: Any, *, show_value: bool = True) -> int:
@@ -300,8 +412,10 @@ def coerce_int(name: str, value: Any, *, show_value: bool = True) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+    if isinstance(value, str) and len(value.strip()) <= MAX_INT_TEXT and _INT_TEXT.fullmatch(value.strip()):
         return int(value.strip())
+    if isinstance(value, str) and len(value) > 100:
+        value = f"<text of {len(value)} characters>"
     raise FivetranValidationError(name, value, "an integer", show_value=show_value)
 
 
@@ -348,6 +462,8 @@ def coerce_field(name: str, value: Any) -> Any:
             raise _fail(spec, value)
         if spec.minimum is not None and number < spec.minimum:
             raise _fail(spec, value)
+        if spec.maximum is not None and number > spec.maximum:
+            raise _fail(spec, value)
         return number
     if spec.kind == "enum":
         return _coerce_enum(spec, value)
@@ -357,6 +473,8 @@ def coerce_field(name: str, value: Any) -> Any:
         obj = coerce_object(name, value, show_value=show)
         if name == "schedule":
             return _check_schedule(obj)
+        if name == "destination_configuration":
+            return _check_destination_configuration(obj)
         return obj
     return _coerce_str(spec, value)
 
@@ -374,6 +492,25 @@ def field_spec(name: str) -> FieldSpec:
         raise FivetranValidationError(
             str(name), "<unknown field>", "one of " + ", ".join(PATCH_FIELDS), reason=hint, show_value=False
         ) from None
+
+
+DESTINATION_CONFIGURATION_KEYS: tuple[str, ...] = ("virtual_warehouse",)
+"""The keys of ``destination_configuration`` in the API definition (each a string)."""
+
+
+def _check_destination_configuration(value: dict[str, Any]) -> dict[str, Any]:
+    """Check ``destination_configuration``: only the definition's keys, each a non-empty string."""
+    for key, item in value.items():
+        if key not in DESTINATION_CONFIGURATION_KEYS:
+            raise FivetranValidationError(
+                f"destination_configuration.{key}",
+                "<unknown key>",
+                "keys " + ", ".join(DESTINATION_CONFIGURATION_KEYS),
+                show_value=False,
+            )
+        if item is not None and not (isinstance(item, str) and item.strip()):
+            raise FivetranValidationError(f"destination_configuration.{key}", item, "a non-empty string")
+    return value
 
 
 def _check_schedule(schedule: dict[str, Any]) -> dict[str, Any]:
@@ -649,17 +786,15 @@ def unverifiable_fields(body: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def mask_config(config: Mapping[str, Any], known_secret_keys: Iterable[str] = ()) -> dict[str, Any]:
-    """Copy a config object with every secret value replaced by ``"******"``.
+def mask_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Copy a ``config``-like object with every value replaced by ``"******"`` (keys and nulls kept).
 
-    :param config: a connector config.
-    :param known_secret_keys: keys Fivetran itself reads back masked.
+    Used where the value a DAG passed would otherwise be shown (rendered fields, dry-run plans):
+    whether a value is a secret cannot be told from its key, so none is shown.
+
+    :param config: a connector config (or ``auth``, ``external_secrets_keys_config``).
     """
-    secret_keys = set(known_secret_keys)
-    return {
-        key: (MASKED_VALUE if (key in secret_keys or is_secret_key(key)) and value is not None else value)
-        for key, value in config.items()
-    }
+    return {str(key): (None if value is None else MASKED_VALUE) for key, value in config.items()}
 
 
 def field_table_markdown() -> str:

@@ -7,8 +7,9 @@ import hashlib
 import ipaddress
 import json
 import logging
+import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from fivetran_provider import __version__, fields
+from fivetran_provider import __version__, fields, outcome
 from fivetran_provider._compat import (
     AIRFLOW_VERSION,
     BaseHook,
@@ -29,13 +30,17 @@ from fivetran_provider._compat import (
 from fivetran_provider.exceptions import (
     FivetranAPIError,
     FivetranConfigurationError,
+    FivetranDeadlineError,
+    FivetranOutcomeUnknownError,
     FivetranRateLimitError,
+    FivetranRedirectError,
     FivetranTransportError,
     FivetranUnexpectedResponseError,
+    FivetranValidationError,
     error_class_for_status,
     short_error,
 )
-from fivetran_provider.retry import RETRY, VERIFY, RetryPolicy, parse_retry_after
+from fivetran_provider.retry import RETRY, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     import ssl
@@ -49,6 +54,11 @@ ACCEPT = "application/json;version=2"
 USER_AGENT = f"airflow-provider-fivetran-connections/{__version__} apache-airflow/{AIRFLOW_VERSION}"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 90.0  # Fivetran stops server-side work after 60 s; wait a little longer.
+#: Seconds the whole call may take beyond the read timeout (connecting, sending, reading the
+#: answer), so an answer that trickles in byte by byte cannot hold a worker or a trigger.
+DEFAULT_DEADLINE_MARGIN = 30.0
+_READ_CHUNK = 65536
+MIN_MASKED_LENGTH = 5
 POOL_SIZE = 64
 
 #: Requests in flight at once per pool of the async hook; further requests wait their turn (FIFO).
@@ -101,10 +111,46 @@ def _is_loopback(hostname: str) -> bool:
         return False
 
 
+def encode_body(body: Any) -> str | None:
+    """Serialise a request body as strict JSON (no ``NaN``/``Infinity``), before anything is sent.
+
+    :param body: the JSON body, or ``None`` for none.
+    :raises FivetranValidationError: if the body is not strict JSON.
+    """
+    if body is None:
+        return None
+    try:
+        return json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise FivetranValidationError(
+            "body",
+            f"<a value that is not strict JSON: {type(error).__name__}>",
+            "JSON objects, arrays, strings, finite numbers, booleans and null",
+            show_value=True,
+        ) from None
+
+
+def redirect_error(status: int, headers: Mapping[str, str], method: str, path: str) -> FivetranRedirectError:
+    """The error for a 3xx answer: redirects are never followed.
+
+    :param status: the HTTP status (3xx).
+    :param headers: the response headers.
+    :param method: the request method.
+    :param path: the request path.
+    """
+    location = headers.get("Location") or ""
+    try:
+        host = urlsplit(location).hostname
+    except ValueError:
+        host = None
+    return FivetranRedirectError(status, host, method=method, path=path)
+
+
 def raise_for_response(status: int, text: str, headers: Mapping[str, str], method: str, path: str) -> dict[str, Any]:
     """Interpret one HTTP answer: return the JSON envelope of a success, raise a typed error otherwise.
 
-    Shared by the synchronous hook and the asynchronous trigger client.
+    Shared by the synchronous hook and the asynchronous trigger client. A redirect (3xx) raises
+    :class:`~fivetran_provider.exceptions.FivetranRedirectError`: it is never followed.
 
     :param status: HTTP status.
     :param text: the response body as text.
@@ -112,9 +158,11 @@ def raise_for_response(status: int, text: str, headers: Mapping[str, str], metho
     :param method: the request method.
     :param path: the request path.
     """
+    if 300 <= status < 400:
+        raise redirect_error(status, headers, method, path)
     try:
         body: Any = json.loads(text) if text else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if 200 <= status < 300:
         if not isinstance(body, dict):
@@ -162,6 +210,53 @@ def envelope_data(envelope: Mapping[str, Any], method: str, path: str) -> dict[s
     return data
 
 
+def _positive_seconds(name: str, value: Any) -> float:
+    """A timeout or deadline from an argument or extra: a finite positive number of seconds.
+
+    :param name: the setting's name for the error.
+    :param value: the raw value (number or text).
+    """
+    allowed = "a finite positive number of seconds"
+    if isinstance(value, bool):
+        raise FivetranConfigurationError(f"Invalid {name}: {value!r}; expected {allowed}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise FivetranConfigurationError(f"Invalid {name}: {value!r}; expected {allowed}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise FivetranConfigurationError(f"Invalid {name}: {value!r}; expected {allowed}")
+    return number
+
+
+def _read_body(response: requests.Response, deadline_at: float, method: str, path: str, deadline: float) -> bytes:
+    """Read a streamed answer piece by piece, giving up once the call deadline has passed.
+
+    Each socket read is bounded by the read timeout, and the deadline is checked between reads,
+    so an answer dripping in a byte at a time ends with
+    :class:`~fivetran_provider.exceptions.FivetranDeadlineError` instead of holding the worker.
+
+    :param response: a response opened with ``stream=True``.
+    :param deadline_at: ``time.monotonic()`` value by which the answer must be complete.
+    :param method: the request method.
+    :param path: the request path.
+    :param deadline: the deadline in seconds (for the error message).
+    """
+    raw = response.raw
+    read_piece = getattr(raw, "read1", None)
+    pieces: list[bytes] = []
+    while True:
+        if time.monotonic() > deadline_at:
+            raise FivetranDeadlineError(method, path, deadline)
+        piece = (
+            read_piece(_READ_CHUNK, decode_content=True) if read_piece else raw.read(_READ_CHUNK, decode_content=True)
+        )
+        if not piece:
+            if time.monotonic() > deadline_at:
+                raise FivetranDeadlineError(method, path, deadline)
+            return b"".join(pieces)
+        pieces.append(piece)
+
+
 def retry_wait(
     policy: RetryPolicy, error: FivetranTransportError | FivetranAPIError, method: str, attempt: int
 ) -> float | None:
@@ -177,7 +272,9 @@ def retry_wait(
     """
     if attempt > policy.max_retries:
         return None
-    if isinstance(error, FivetranTransportError):
+    if isinstance(error, FivetranRedirectError):
+        return None
+    if isinstance(error, (FivetranTransportError, FivetranUnexpectedResponseError)):
         decision = policy.classify_transport_error(method=method)
     else:
         decision = policy.classify_status(error.status, method=method)
@@ -198,6 +295,7 @@ class ClientSettings:
     :param connect_timeout: seconds to wait for a TCP connection.
     :param read_timeout: seconds to wait for an answer.
     :param retry_policy: how to retry.
+    :param call_deadline: seconds one whole call may take, answer included.
     """
 
     base_url: str
@@ -206,6 +304,7 @@ class ClientSettings:
     connect_timeout: float
     read_timeout: float
     retry_policy: RetryPolicy
+    call_deadline: float = DEFAULT_READ_TIMEOUT + DEFAULT_DEADLINE_MARGIN
 
     def __repr__(self) -> str:
         return f"ClientSettings(base_url={self.base_url!r}, api_key=<hidden>, api_secret=<hidden>)"
@@ -218,17 +317,23 @@ class FivetranHook(BaseHook):
     password. Its host is optional (``https://api.fivetran.com`` by default) and may carry a
     scheme and port so it can point at :class:`~fivetran_provider.testing.FivetranSimulator`.
     Extras (or the arguments below, which win): ``connect_timeout``, ``read_timeout``,
-    ``max_retries``, ``backoff_base``, ``backoff_max``, ``max_retry_after``, ``jitter``.
+    ``call_deadline``, ``max_retries``, ``backoff_base``, ``backoff_max``, ``max_retry_after``,
+    ``jitter``.
 
     One ``requests.Session`` per hook keeps connections alive across calls. Every request sends
     ``Accept: application/json;version=2``. HTTP 429 waits for ``Retry-After`` (up to
-    ``max_retry_after``), 5xx and network errors retry with exponential backoff and jitter, and
-    a PATCH whose outcome is unknown is checked with a GET before it is sent again.
+    ``max_retry_after``), 5xx and network errors retry with exponential backoff and jitter.
+    Redirects are never followed. A request with a side effect (PATCH, ``POST /sync``,
+    ``POST /resync``) whose outcome is unknown is never re-sent blindly: the connection is read
+    and compared with the baseline read before the request (:mod:`fivetran_provider.outcome`),
+    and only the part not yet applied is sent again.
 
     :param fivetran_conn_id: the Airflow connection id.
     :param connect_timeout: seconds to wait for a TCP connection.
     :param read_timeout: seconds to wait for an answer (keep it above Fivetran's 60 s limit).
     :param retry_policy: a :class:`~fivetran_provider.retry.RetryPolicy` or a mapping of its fields.
+    :param call_deadline: seconds one whole call may take, reading the answer included (default:
+        the read timeout plus 30 s).
     """
 
     conn_name_attr = "fivetran_conn_id"
@@ -243,12 +348,14 @@ class FivetranHook(BaseHook):
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
         retry_policy: RetryPolicy | Mapping[str, Any] | None = None,
+        call_deadline: float | None = None,
     ) -> None:
         super().__init__()
         self.fivetran_conn_id = fivetran_conn_id
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._retry_policy = retry_policy
+        self._call_deadline = call_deadline
         self.rate_limit_remaining: int | None = None
         self._warned_low_quota = False
 
@@ -327,13 +434,21 @@ class FivetranHook(BaseHook):
             merged = {name: extra(name) for name in RetryPolicy().to_dict()}
             merged.update({key: value for key, value in dict(policy or {}).items() if value is not None})
             retry_policy = RetryPolicy.from_mapping(merged)
+        connect_timeout = _positive_seconds(
+            "connect_timeout", self._connect_timeout or extra("connect_timeout") or DEFAULT_CONNECT_TIMEOUT
+        )
+        read_timeout = _positive_seconds(
+            "read_timeout", self._read_timeout or extra("read_timeout") or DEFAULT_READ_TIMEOUT
+        )
+        deadline = self._call_deadline or extra("call_deadline") or read_timeout + DEFAULT_DEADLINE_MARGIN
         return ClientSettings(
             base_url=resolve_base_url(conn.host, conn.port),
             api_key=conn.login,
             api_secret=api_secret,
-            connect_timeout=float(self._connect_timeout or extra("connect_timeout") or DEFAULT_CONNECT_TIMEOUT),
-            read_timeout=float(self._read_timeout or extra("read_timeout") or DEFAULT_READ_TIMEOUT),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             retry_policy=retry_policy,
+            call_deadline=_positive_seconds("call_deadline", deadline),
         )
 
     def get_conn(self) -> requests.Session:
@@ -360,22 +475,43 @@ class FivetranHook(BaseHook):
 
     # ------------------------------------------------------------------ transport
 
-    def _send_once(self, method: str, path: str, body: Any, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _send_once(
+        self, method: str, path: str, payload: str | None, params: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """Send one request and read its whole answer within the call deadline; never follow a redirect.
+
+        :param method: HTTP method.
+        :param path: path starting with ``/v1/``.
+        :param payload: the body, already serialised.
+        :param params: query parameters.
+        """
         settings = self.settings
+        deadline = settings.call_deadline
         started = time.monotonic()
         try:
             response = self.session.request(
                 method,
                 settings.base_url + path,
-                data=None if body is None else json.dumps(body),
+                data=payload,
                 params=params,
-                timeout=(settings.connect_timeout, settings.read_timeout),
+                timeout=(min(settings.connect_timeout, deadline), min(settings.read_timeout, deadline)),
+                allow_redirects=False,
+                stream=True,
             )
-        except (requests.ConnectionError, requests.Timeout) as error:
+            try:
+                content = _read_body(response, started + deadline, method, path, deadline)
+            finally:
+                response.close()
+        except FivetranTransportError:
+            raise
+        except Exception as error:  # requests, urllib3, http.client and socket errors alike: no answer
+            if time.monotonic() - started >= deadline:
+                raise FivetranDeadlineError(method, path, deadline) from None
             raise FivetranTransportError(method, path, type(error).__name__) from None
         log.debug("%s %s -> %s in %.3f s", method, path, response.status_code, time.monotonic() - started)
         self._note_rate_limit(response.headers)
-        return raise_for_response(response.status_code, response.text, response.headers, method, path)
+        text = content.decode("utf-8", errors="replace")
+        return raise_for_response(response.status_code, text, response.headers, method, path)
 
     def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
         remaining, limit = headers.get("X-Rate-Limit-Remaining"), headers.get("X-Rate-Limit")
@@ -396,19 +532,20 @@ class FivetranHook(BaseHook):
     ) -> dict[str, Any]:
         """Send one request with the retry policy and return the response envelope.
 
-        PATCH requests whose outcome is unknown are not re-sent here; they raise so that
-        :meth:`update_connection` can verify them first.
+        Requests with a side effect whose outcome is unknown are not re-sent here; they raise so
+        that :meth:`send_verified` can verify them first. A redirect is never followed or retried.
 
         :param method: HTTP method.
         :param path: path starting with ``/v1/``.
         :param body: JSON body, if any.
         :param params: query parameters.
         """
+        payload = encode_body(body)
         policy = self.settings.retry_policy
         attempt = 0
         while True:
             try:
-                return self._send_once(method, path, body, params)
+                return self._send_once(method, path, payload, params)
             except (FivetranTransportError, FivetranAPIError) as error:
                 attempt += 1
                 wait = _wait_before_retry(policy, error, method, path, attempt)
@@ -457,30 +594,91 @@ class FivetranHook(BaseHook):
         path = self._connection_path(connection_id)
         body = fields.validate_update(update_fields, current=current_state)
         body.setdefault("run_setup_tests", False)
+        encode_body(body)
+        register_secret_strings(body)
+        baseline = current_state
+        if baseline is None and body.get("is_historical_sync") is True:
+            baseline = self.get_connection_details(connection_id)
         log.info("Updating Fivetran connection %s: %s", connection_id, ", ".join(sorted(body)))
-        attempts = 0
+
+        def remaining(current: dict[str, Any], sent: Mapping[str, Any]) -> dict[str, Any] | None:
+            return outcome.remaining_update(baseline, current, sent) or None
+
+        envelope = self.send_verified(
+            "PATCH", path, body, connection_id=connection_id, remaining=remaining, expect_data=True
+        )
+        return envelope_data(envelope, "PATCH", path)
+
+    def send_verified(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        connection_id: str,
+        remaining: Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any] | None],
+        expect_data: bool = False,
+    ) -> dict[str, Any]:
+        """Send a request with a side effect; after an unknown outcome, read before re-sending.
+
+        When the answer is a 5xx, a dropped connection, a timeout or a malformed answer, the
+        connection is read (with the retry policy, and a second time if that read fails) and
+        ``remaining`` decides from it what is still to be sent. Nothing left: the read is
+        returned as the envelope's ``data``. A redirect is never followed nor re-sent; a read
+        that fails twice raises
+        :class:`~fivetran_provider.exceptions.FivetranOutcomeUnknownError`.
+
+        :param method: HTTP method (``PATCH`` or ``POST``).
+        :param path: request path.
+        :param body: the validated request body.
+        :param connection_id: the connection the request changes.
+        :param remaining: ``(connection as read now, body sent) -> body still to send, or None``.
+        :param expect_data: a success must carry a ``data`` object (a PATCH answer); one without
+            counts as an unknown outcome.
+        :return: the response envelope.
+        """
         policy = self.settings.retry_policy
+        attempts = 0
         while True:
             try:
-                return envelope_data(self.request("PATCH", path, body=body), "PATCH", path)
+                envelope = self.request(method, path, body=body)
+                if expect_data:
+                    envelope_data(envelope, method, path)
+                return envelope
             except (FivetranTransportError, FivetranAPIError) as error:
-                if (
-                    isinstance(error, FivetranAPIError)
-                    and policy.classify_status(error.status, method="PATCH") != VERIFY
-                ):
+                if isinstance(error, FivetranRedirectError) or not outcome.outcome_unknown(error):
                     raise
                 if attempts >= policy.max_retries:
                     raise
                 attempts += 1
-                log.warning("Outcome of PATCH %s unknown (%s); reading the connection back", path, short_error(error))
-                current = self.get_connection_details(connection_id)
-                missing = fields.diff_update(current, body)
-                if not missing:
-                    log.info("The update of %s had been applied; not sending it again", connection_id)
-                    return current
-                body = fields.body_for_changes(missing, body)
-                log.info("Re-sending the part of the update not yet applied: %s", ", ".join(sorted(missing)))
+                log.warning(
+                    "Outcome of %s %s unknown (%s); reading the connection back", method, path, short_error(error)
+                )
                 time.sleep(policy.backoff(attempts))
+                current = self._read_to_verify(connection_id, method, path, error)
+                rest = remaining(current, body)
+                if rest is None:
+                    log.info("%s %s had been applied; not sending it again", method, path)
+                    return {"code": "Success", "message": "verified by reading the connection back", "data": current}
+                body = rest
+                log.info("Re-sending the part of %s %s not yet applied: %s", method, path, ", ".join(sorted(body)))
+
+    def _read_to_verify(self, connection_id: str, method: str, path: str, cause: BaseException) -> dict[str, Any]:
+        """Read a connection after an unknown outcome; a second chance if the first read fails.
+
+        :param connection_id: the connection.
+        :param method: method of the request being verified.
+        :param path: path of the request being verified.
+        :param cause: why its outcome is unknown.
+        """
+        last: BaseException | None = None
+        for _chance in range(2):
+            try:
+                return self.get_connection_details(connection_id)
+            except (FivetranTransportError, FivetranAPIError) as error:
+                last = error
+        assert last is not None
+        raise FivetranOutcomeUnknownError(method, path, short_error(cause), short_error(last)) from cause
 
     def list_connections(
         self, group_id: str | None = None, schema: str | None = None, *, page_size: int = 1000
@@ -491,6 +689,7 @@ class FivetranHook(BaseHook):
         :param schema: only the connection with this exact schema (connection name).
         :param page_size: items per page (1 to 1000).
         """
+        page_size = fields.coerce_int("page_size", page_size)
         if not 1 <= page_size <= 1000:
             raise fields.FivetranValidationError("page_size", page_size, "an integer from 1 to 1000")
         if group_id is not None:
@@ -514,28 +713,56 @@ class FivetranHook(BaseHook):
                 return items
             params["cursor"] = cursor
 
-    def start_sync(self, connection_id: str, force: bool = False) -> dict[str, Any]:
-        """Start a sync now (``POST /v1/connections/{id}/sync``).
+    def start_sync(
+        self, connection_id: str, force: bool = False, *, baseline: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Start a sync now (``POST /v1/connections/{id}/sync``), at most once.
+
+        If the outcome is unknown the connection is read and the request is sent again only if
+        no sync has started since ``baseline``.
 
         :param connection_id: the Fivetran connection id.
         :param force: if a sync is running, stop and restart it (otherwise leave it running).
+        :param baseline: the connection as read just before (read here when not given).
         :return: the response envelope (``code`` and ``message``).
         """
         path = self._connection_path(connection_id) + "/sync"
         force = fields.coerce_bool("force", force)
-        return self.request("POST", path, body={"force": force})
+        before = self.get_connection_details(connection_id) if baseline is None else baseline
 
-    def resync(self, connection_id: str, scope: Mapping[str, Any] | str | None = None) -> dict[str, Any]:
-        """Start a historical re-sync (``POST /v1/connections/{id}/resync``).
+        def remaining(current: dict[str, Any], sent: Mapping[str, Any]) -> dict[str, Any] | None:
+            return dict(sent) if outcome.sync_needs_resend(before, current) else None
+
+        return self.send_verified("POST", path, {"force": force}, connection_id=connection_id, remaining=remaining)
+
+    def resync(
+        self,
+        connection_id: str,
+        scope: Mapping[str, Any] | str | None = None,
+        *,
+        baseline: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Start a historical re-sync (``POST /v1/connections/{id}/resync``), at most once.
+
+        If the outcome is unknown the connection is read and the request is sent again only if
+        no historical sync (table-level: no sync) has started since ``baseline``.
 
         :param connection_id: the Fivetran connection id.
         :param scope: ``None`` for the whole connection, or a non-empty map of schema name to
             a non-empty list of table names.
+        :param baseline: the connection as read just before (read here when not given).
         :return: the response envelope (``code`` and ``message``).
         """
         path = self._connection_path(connection_id) + "/resync"
         checked = fields.validate_resync_scope(scope)
-        return self.request("POST", path, body={} if checked is None else {"scope": checked})
+        body: dict[str, Any] = {} if checked is None else {"scope": checked}
+        encode_body(body)
+        before = self.get_connection_details(connection_id) if baseline is None else baseline
+
+        def remaining(current: dict[str, Any], sent: Mapping[str, Any]) -> dict[str, Any] | None:
+            return dict(sent) if outcome.resync_needs_resend(before, current, checked) else None
+
+        return self.send_verified("POST", path, body, connection_id=connection_id, remaining=remaining)
 
     def run_connection_setup_tests(self, connection_id: str) -> dict[str, Any]:
         """Run a connection's setup tests without changing it (``POST /v1/connections/{id}/test``).
@@ -575,6 +802,20 @@ class FivetranHook(BaseHook):
     @staticmethod
     def _connection_path(connection_id: str) -> str:
         return "/v1/connections/" + quote(fields.validate_connection_id(connection_id), safe="")
+
+
+def register_secret_strings(body: Mapping[str, Any]) -> None:
+    """Register every string inside ``config``, ``auth`` and ``external_secrets_keys_config`` as a secret.
+
+    Whatever the key: a secret under a key such as ``pwd`` is as secret as one under ``password``.
+
+    :param body: a validated PATCH body.
+    """
+    for name in fields.SENSITIVE_FIELDS:
+        for text in fields.strings_in(body.get(name)):
+            # Airflow's masker ignores (and warns about) values this short; "******" is no secret.
+            if len(text) >= MIN_MASKED_LENGTH and text != fields.MASKED_VALUE:
+                mask_secret(text)
 
 
 def _wait_before_retry(
@@ -637,11 +878,13 @@ class _AsyncClientPool:
         self.clients.append(client)
         return client
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def request(self, method: str, url: str, *, deadline: float | None = None, **kwargs: Any) -> httpx.Response:
         """Send one request on a free client; the response body is read before the client is freed.
 
         :param method: HTTP method.
         :param url: path relative to the base URL.
+        :param deadline: seconds the request may take once a client is free (the wait for a free
+            client does not count); ``asyncio.TimeoutError`` when it is over.
         :param kwargs: further arguments of ``httpx.AsyncClient.request``.
         """
         if self._idle.empty() and len(self.clients) < self.size:
@@ -649,7 +892,9 @@ class _AsyncClientPool:
         else:
             client = await self._idle.get()
         try:
-            return await client.request(method, url, **kwargs)
+            if deadline is None:
+                return await client.request(method, url, **kwargs)
+            return await asyncio.wait_for(client.request(method, url, **kwargs), deadline)
         finally:
             self._idle.put_nowait(client)
 
@@ -745,6 +990,7 @@ class FivetranAsyncHook(FivetranHook):
     :param retry_policy: a :class:`~fivetran_provider.retry.RetryPolicy` or a mapping of its fields.
     :param share_clients: share the event loop's pool of HTTP clients with other hooks; with
         False the hook builds its own clients (the trigger benchmark compares both).
+    :param call_deadline: seconds one whole call may take, answer included.
     """
 
     def __init__(
@@ -755,9 +1001,14 @@ class FivetranAsyncHook(FivetranHook):
         read_timeout: float | None = None,
         retry_policy: RetryPolicy | Mapping[str, Any] | None = None,
         share_clients: bool = True,
+        call_deadline: float | None = None,
     ) -> None:
         super().__init__(
-            fivetran_conn_id, connect_timeout=connect_timeout, read_timeout=read_timeout, retry_policy=retry_policy
+            fivetran_conn_id,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retry_policy=retry_policy,
+            call_deadline=call_deadline,
         )
         self.share_clients = share_clients
         self._async_settings: ClientSettings | None = None
@@ -803,19 +1054,29 @@ class FivetranAsyncHook(FivetranHook):
         """
         import httpx
 
+        payload = encode_body(body)
         client = await self._aclient()
-        policy = (await self.asettings()).retry_policy
+        settings = await self.asettings()
+        policy = settings.retry_policy
         attempt = 0
         while True:
             try:
                 try:
                     response = await client.request(
-                        method, path, content=None if body is None else json.dumps(body), params=params
+                        method,
+                        path,
+                        content=payload,
+                        params=params,
+                        follow_redirects=False,
+                        deadline=settings.call_deadline,
                     )
-                except httpx.TransportError as error:
+                    text = response.text
+                except asyncio.TimeoutError:
+                    raise FivetranDeadlineError(method, path, settings.call_deadline) from None
+                except (httpx.HTTPError, httpx.StreamError, OSError, UnicodeError, ValueError) as error:
                     raise FivetranTransportError(method, path, type(error).__name__) from None
                 self._note_rate_limit(response.headers)
-                return raise_for_response(response.status_code, response.text, response.headers, method, path)
+                return raise_for_response(response.status_code, text, response.headers, method, path)
             except (FivetranTransportError, FivetranAPIError) as error:
                 attempt += 1
                 wait = _wait_before_retry(policy, error, method, path, attempt)
@@ -831,14 +1092,46 @@ class FivetranAsyncHook(FivetranHook):
         path = self._connection_path(connection_id)
         return envelope_data(await self.arequest("GET", path), "GET", path)
 
-    async def astart_sync(self, connection_id: str, force: bool = False) -> dict[str, Any]:
-        """Start a sync asynchronously (``POST /v1/connections/{id}/sync``).
+    async def astart_sync(
+        self, connection_id: str, force: bool = False, *, baseline: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Start a sync asynchronously (``POST /v1/connections/{id}/sync``), at most once.
+
+        The same rule as :meth:`FivetranHook.start_sync`: after an unknown outcome the
+        connection is read, and the request is sent again only if no sync has started since
+        ``baseline``.
 
         :param connection_id: the Fivetran connection id.
         :param force: restart a running sync.
+        :param baseline: the connection as read just before (read here when not given).
         """
         path = self._connection_path(connection_id) + "/sync"
-        return await self.arequest("POST", path, body={"force": fields.coerce_bool("force", force)})
+        body = {"force": fields.coerce_bool("force", force)}
+        before = await self.aget_connection_details(connection_id) if baseline is None else baseline
+        policy = (await self.asettings()).retry_policy
+        attempts = 0
+        while True:
+            try:
+                return await self.arequest("POST", path, body=body)
+            except (FivetranTransportError, FivetranAPIError) as error:
+                if isinstance(error, FivetranRedirectError) or not outcome.outcome_unknown(error):
+                    raise
+                if attempts >= policy.max_retries:
+                    raise
+                attempts += 1
+                await asyncio.sleep(policy.backoff(attempts))
+                current: dict[str, Any] | None = None
+                last: BaseException = error
+                for _chance in range(2):
+                    try:
+                        current = await self.aget_connection_details(connection_id)
+                        break
+                    except (FivetranTransportError, FivetranAPIError) as verify_error:
+                        last = verify_error
+                if current is None:
+                    raise FivetranOutcomeUnknownError("POST", path, short_error(error), short_error(last)) from error
+                if not outcome.sync_needs_resend(before, current):
+                    return {"code": "Success", "message": "verified by reading the connection back", "data": current}
 
     async def aclose(self) -> None:
         """Release the HTTP clients: give the shared pool back (the last user closes it) or close the own one.

@@ -18,6 +18,10 @@ RETRY = "retry"
 FAIL = "fail"
 VERIFY = "verify"  # the outcome of a write is unknown: read before sending it again
 
+#: Methods whose requests have side effects (PATCH a connection, POST a sync or re-sync): when
+#: their outcome is unknown they are verified by a read, never re-sent blindly.
+SIDE_EFFECT_METHODS: frozenset[str] = frozenset({"PATCH", "POST", "PUT", "DELETE"})
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -76,21 +80,22 @@ class RetryPolicy:
         """Decide what to do after an HTTP error status.
 
         :param status: the HTTP status (>= 400).
-        :param method: the request method; a failed PATCH must be verified before it is re-sent.
+        :param method: the request method; a failed request with a side effect must be verified
+            before it is re-sent.
         :return: ``retry``, ``verify`` or ``fail``.
         """
         if status == 429:
             return RETRY
         if status >= 500:
-            return VERIFY if method.upper() == "PATCH" else RETRY
+            return VERIFY if method.upper() in SIDE_EFFECT_METHODS else RETRY
         return FAIL
 
     def classify_transport_error(self, *, method: str) -> str:
-        """Decide what to do after a connection error or timeout.
+        """Decide what to do after a connection error, timeout or undecodable answer.
 
         :param method: the request method.
         """
-        return VERIFY if method.upper() == "PATCH" else RETRY
+        return VERIFY if method.upper() in SIDE_EFFECT_METHODS else RETRY
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based), exponential with jitter.

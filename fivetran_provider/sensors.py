@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -115,6 +116,14 @@ class FivetranSyncSensor(BaseSensorOperator):
         kwargs["outlets"] = merge_outlets(
             kwargs.get("outlets"), connection_id, known_to_emit=not is_templated(connection_id)
         )
+        for name, duration in (("poke_interval", poke_interval), ("timeout", kwargs.get("timeout", 1.0))):
+            seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
+            if isinstance(seconds, bool) or not (
+                isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0
+            ):
+                raise fields.FivetranValidationError(
+                    name, duration, "a finite number of seconds above 0 or a timedelta"
+                )
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.connection_id = connection_id
         self.connection_name = connection_name
@@ -123,14 +132,12 @@ class FivetranSyncSensor(BaseSensorOperator):
         self.completed_after = completed_after
         self.historical = fields.coerce_bool("historical", historical)
         self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
-        self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
+        self.deferrable = default_deferrable() if deferrable is None else fields.coerce_bool("deferrable", deferrable)
         self.fivetran_conn_id = fivetran_conn_id
         if connection_id is not None and not is_templated(connection_id):
             fields.validate_connection_id(connection_id)
         if not (isinstance(completed_after, str) and "{{" in completed_after):
             self._given_completed_after()
-        if not self.poke_interval > 0:
-            raise fields.FivetranValidationError("poke_interval", poke_interval, "a number of seconds above 0")
 
     @cached_property
     def hook(self) -> FivetranHook:

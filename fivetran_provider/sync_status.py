@@ -40,6 +40,7 @@ from typing import Any
 from fivetran_provider.exceptions import (
     FivetranAPIError,
     FivetranConnectionPausedError,
+    FivetranOutcomeUnknownError,
     FivetranRateLimitError,
     FivetranServerError,
     FivetranSyncError,
@@ -350,7 +351,14 @@ def is_transient(error: BaseException) -> bool:
     :param error: the exception raised while polling.
     """
     return isinstance(
-        error, (FivetranTransportError, FivetranServerError, FivetranRateLimitError, FivetranUnexpectedResponseError)
+        error,
+        (
+            FivetranTransportError,
+            FivetranServerError,
+            FivetranRateLimitError,
+            FivetranUnexpectedResponseError,
+            FivetranOutcomeUnknownError,
+        ),
     )
 
 

@@ -63,7 +63,7 @@ BAD_INPUTS: list[tuple[str, str, dict[str, Any], str, str]] = [
         "conn",
         {"data_delay_sensitivity": "CUSTOM", "data_delay_threshold": -5},
         "data_delay_threshold",
-        ">= 0",
+        "from 0 to 2147483647",
     ),
     (
         "threshold without CUSTOM",

@@ -317,7 +317,7 @@ def test_rendered_fields_and_repr_do_not_show_auth(sim: FivetranSimulator) -> No
     )
     operator.render_template_fields({"params": {"auth": {"refresh_token": "refresh-tok-6"}, "token": "api-tok-7"}})
     assert operator.auth == "******"
-    assert operator.config == {"api_token": "******", "user": "loader"}
+    assert operator.config == {"api_token": "******", "user": "******"}  # no value shown, whatever its key
     assert "refresh-tok-6" not in repr(operator) and "api-tok-7" not in repr(operator)
     sim.add_connection("conn")
     run(operator)  # the real values were kept for the request
@@ -511,9 +511,10 @@ def test_pause_whose_outcome_is_unknown_is_rolled_back_too(
     sim.add_connection("slow", group_id="g")
     # The group listing saves the GET per connection, so the first read of "slow" is the hook's
     # check after the PATCH. "slow" is paused by Fivetran but answered with a 500, and the read-back that would confirm
-    # it fails on all 3 attempts: the pause task cannot know, so its rollback must check and resume.
+    # it fails on all 3 attempts of both chances: the pause task cannot know, so its rollback must
+    # check and resume.
     sim.faults.apply_then_fail(count=1, path_prefix="/v1/connections/slow")
-    sim.faults.server_error(count=3, status=500, method="GET", path_prefix="/v1/connections/slow")
+    sim.faults.server_error(count=6, status=500, method="GET", path_prefix="/v1/connections/slow")
     with pytest.raises(FivetranPartialFailureError) as error:
         run(PauseConnectionOperator(task_id="pause", group_id="g", max_parallel=1))
     assert list(error.value.failures) == ["slow"]
@@ -536,7 +537,8 @@ def test_failed_rollback_names_the_connections_left_paused(sim: FivetranSimulato
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not sim.requests_for("PATCH", "/v1/connections/broken"):
             time.sleep(0.01)
-        sim.faults.server_error(count=1, status=403, method="PATCH", path_prefix="/v1/connections/first")
+        # Refused on every try of the rollback (each round and its retry).
+        sim.faults.server_error(count=4, status=403, method="PATCH", path_prefix="/v1/connections/first")
 
     watcher = threading.Thread(target=break_rollback_of_first)
     watcher.start()
@@ -544,7 +546,7 @@ def test_failed_rollback_names_the_connections_left_paused(sim: FivetranSimulato
         run(PauseConnectionOperator(task_id="pause", connection_ids=["first", "broken"], max_parallel=1))
     watcher.join()
     assert error.value.changed == ["first"]
-    assert "may remain PAUSED: first" in str(error.value)
+    assert "still PAUSED by this task: first" in str(error.value)
     assert sim.connection("first")["paused"] is True
     assert sim.connection("broken")["paused"] is False
 
@@ -552,11 +554,12 @@ def test_failed_rollback_names_the_connections_left_paused(sim: FivetranSimulato
 def test_resume_is_best_effort_and_names_what_stays_paused(sim: FivetranSimulator) -> None:
     for cid in ("a", "b", "c"):
         sim.add_connection(cid, paused=True)
-    sim.faults.server_error(count=1, status=403, method="PATCH", path_prefix="/v1/connections/b")
+    # Refused on the first try and on both rounds of the second chance.
+    sim.faults.server_error(count=3, status=403, method="PATCH", path_prefix="/v1/connections/b")
     with pytest.raises(FivetranPartialFailureError) as error:
         run(ResumeConnectionOperator(task_id="resume", connection_ids=["a", "b", "c"]))
     assert list(error.value.failures) == ["b"]
-    assert "Still paused: b" in str(error.value)
+    assert "still PAUSED: b" in str(error.value)
     assert sorted(error.value.changed) == ["a", "c"]
     assert {cid: sim.connection(cid)["paused"] for cid in "abc"} == {"a": False, "b": True, "c": False}
 

@@ -36,7 +36,8 @@ def test_retry_after_is_honoured_up_to_the_cap() -> None:
     [
         (429, "GET", RETRY),
         (500, "GET", RETRY),
-        (503, "POST", RETRY),
+        (503, "POST", VERIFY),
+        (503, "DELETE", VERIFY),
         (500, "PATCH", VERIFY),
         (400, "GET", FAIL),
         (401, "PATCH", FAIL),

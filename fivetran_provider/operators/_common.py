@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import difflib
 import inspect
 import json
@@ -119,18 +118,16 @@ def coerce_id_list(name: str, value: Any) -> list[str]:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
-            try:
-                items = json.loads(text)
-            except ValueError:
-                try:
-                    items = ast.literal_eval(text)
-                except (ValueError, SyntaxError, MemoryError, RecursionError):
-                    raise FivetranValidationError(name, value, allowed) from None
+            items = fields.parse_json_text(name, text, allowed)
+            if items is None:
+                raise FivetranValidationError(name, value, allowed)
         else:
             items = [part.strip() for part in text.split(",") if part.strip()]
     if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
         raise FivetranValidationError(name, value, allowed)
     result: list[str] = []
+    if isinstance(items, Mapping):
+        raise FivetranValidationError(name, value, allowed)
     for item in items:
         checked = fields.validate_connection_id(item, name)
         if checked not in result:
@@ -232,6 +229,7 @@ def apply_change(
     log: Any,
     current: Mapping[str, Any] | None = None,
     dry_run: bool = False,
+    before_send: Callable[[str, Mapping[str, Any]], None] | None = None,
 ) -> dict[str, Any] | None:
     """Bring one connection to the requested values, sending only what differs.
 
@@ -245,6 +243,8 @@ def apply_change(
     :param log: where to say what happened (values masked).
     :param current: the connection as just read, to save the GET.
     :param dry_run: plan only.
+    :param before_send: called with the connection id and its state just before the PATCH is sent
+        (so a caller knows which connections it may have changed, even if the PATCH then fails).
     :return: the change-record entry, or ``None`` when the connection already had the values.
     """
     if current is None:
@@ -258,8 +258,10 @@ def apply_change(
         entry = changes.build_entry(connection_id, diff, patched=False, current=current)
         log.info("Dry run, no PATCH sent. Connection %s would change: %s", connection_id, changes.describe(entry))
         return entry
-    hook.update_connection(connection_id, current_state=current, **fields.body_for_changes(diff, body))
-    entry = changes.build_entry(connection_id, diff, patched=True, current=current)
+    if before_send is not None:
+        before_send(connection_id, current)
+    after_state = hook.update_connection(connection_id, current_state=current, **fields.body_for_changes(diff, body))
+    entry = changes.build_entry(connection_id, diff, patched=True, current=current, after_state=after_state)
     log.info("Connection %s changed: %s", connection_id, changes.describe(entry))
     return entry
 

@@ -13,9 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from fivetran_provider import changes, fields
+from fivetran_provider import changes, fields, outcome
 from fivetran_provider._compat import BaseOperator
-from fivetran_provider.exceptions import FivetranPartialFailureError, FivetranValidationError, short_error
+from fivetran_provider.exceptions import (
+    FivetranAPIError,
+    FivetranPartialFailureError,
+    FivetranValidationError,
+    short_error,
+)
 from fivetran_provider.hooks import FivetranHook
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.operators._common import (
@@ -28,6 +33,7 @@ from fivetran_provider.operators._common import (
     reject_unknown_arguments,
     run_each,
 )
+from fivetran_provider.operators._converge import SentTracker, describe_left, settle_paused
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
@@ -161,7 +167,9 @@ class _PauseStateOperator(BaseOperator):
         self._log_summary(record)
         return record
 
-    def _work(self, hook: FivetranHook, known: Mapping[str, dict[str, Any]]) -> Callable[[str], dict[str, Any] | None]:
+    def _work(
+        self, hook: FivetranHook, known: Mapping[str, dict[str, Any]], sent: SentTracker | None = None
+    ) -> Callable[[str], dict[str, Any] | None]:
         def work(connection_id: str) -> dict[str, Any] | None:
             return apply_change(
                 hook,
@@ -170,6 +178,7 @@ class _PauseStateOperator(BaseOperator):
                 log=self.log,
                 current=known.get(connection_id),
                 dry_run=self.dry_run_enabled,
+                before_send=None if sent is None else sent.note,
             )
 
         return work
@@ -181,20 +190,56 @@ class _PauseStateOperator(BaseOperator):
         known: Mapping[str, dict[str, Any]],
         record: dict[str, Any],
     ) -> None:
+        """Set every connection; after failures, try the failed ones again and read them back.
+
+        A failed connection is settled (:func:`~fivetran_provider.operators._converge.settle_paused`):
+        read, set again if still wrong, read back. One read back in the wanted state counts as
+        done; the error lists exactly those still in the other state and those that could not be
+        read.
+        """
+        sent = SentTracker()
         results, failures, _ = run_each(
-            ids, self._work(hook, known), max_parallel=self.max_parallel, stop_on_error=False
+            ids, self._work(hook, known, sent), max_parallel=self.max_parallel, stop_on_error=False
         )
         changes.add_results(record, ids, results)
-        if failures:
-            changed = list(record["connection_ids"])
-            raise FivetranPartialFailureError(
-                f"Could not {self.verb} {len(failures)} of {len(ids)} connection(s): "
-                + "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
-                + f". Still {'running' if self.target_paused else 'paused'}: {_quote_ids(list(failures))}."
-                + f" {self.operation.capitalize()}d: {_quote_ids(changed)}.",
-                {cid: short_error(error) for cid, error in failures.items()},
-                changed,
+        if not failures or self.dry_run_enabled:
+            if failures:
+                raise FivetranPartialFailureError(
+                    "Dry run: could not plan "
+                    + "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items()),
+                    {cid: short_error(error) for cid, error in failures.items()},
+                )
+            return
+        failed = [cid for cid in ids if cid in failures]
+        settled = settle_paused(hook, failed, self.target_paused, max_parallel=self.max_parallel)
+        for connection_id in settled.done:
+            if connection_id in sent or connection_id in settled.set_here:
+                before = not self.target_paused
+                changes.add_entry(
+                    record,
+                    changes.build_entry(connection_id, {"paused": (before, self.target_paused)}, patched=True),
+                )
+            else:
+                changes.add_unchanged(record, connection_id)
+        if not settled.wrong and not settled.unverified:
+            self.log.warning(
+                "%s %s after a second try (first errors: %s).",
+                f"{self.operation.capitalize()}d",
+                _quote_ids(failed),
+                "; ".join(f"{cid}: {short_error(failures[cid])}" for cid in failed),
             )
+            return
+        state = "RUNNING" if self.target_paused else "PAUSED"
+        changed = list(record["connection_ids"])
+        raise FivetranPartialFailureError(
+            f"Could not {self.verb} {len(settled.wrong) + len(settled.unverified)} of {len(ids)} connection(s): "
+            + "; ".join(f"{cid}: {short_error(failures[cid])}" for cid in failed)
+            + f". Left: {describe_left(settled, state)}."
+            + f" {self.operation.capitalize()}d: {_quote_ids(changed)}.",
+            {cid: short_error(failures[cid]) for cid in failed if cid not in settled.done},
+            changed,
+            unverified=list(settled.unverified),
+        )
 
     def _log_summary(self, record: Mapping[str, Any]) -> None:
         if record["dry_run"]:
@@ -220,9 +265,12 @@ class PauseConnectionOperator(_PauseStateOperator):
     (``max_parallel``) over one HTTP session, with at most one GET and one PATCH each (none
     when a group listing already shows them paused).
 
-    If pausing fails for any connection, the connections this attempt paused are resumed again
-    before the task fails, so a failed attempt leaves nothing paused and a retry starts clean.
-    If that rollback fails too, the error names exactly the connections that remain paused.
+    If pausing fails for any connection, every connection this attempt sent a pause to (whatever
+    its answer) is read back and resumed before the task fails, so a failed attempt leaves
+    nothing paused and a retry starts clean. If that rollback fails too, the error names exactly
+    the connections still paused by this task, and separately those whose state could not be
+    read ("could not verify"); it says nothing is left paused only when every one was read back
+    running.
 
     Returns a change record (:mod:`fivetran_provider.changes`); ``connection_ids`` lists the
     connections this task paused.
@@ -247,53 +295,45 @@ class PauseConnectionOperator(_PauseStateOperator):
         known: Mapping[str, dict[str, Any]],
         record: dict[str, Any],
     ) -> None:
+        sent = SentTracker()
         results, failures, not_started = run_each(
-            ids, self._work(hook, known), max_parallel=self.max_parallel, stop_on_error=True
+            ids, self._work(hook, known, sent), max_parallel=self.max_parallel, stop_on_error=True
         )
         if not failures:
             changes.add_results(record, ids, results)
             return
-        paused = [cid for cid in ids if (entry := results.get(cid)) is not None and entry["patched"]]
+        # Every connection a pause was sent to may be paused, whatever the error said: read each
+        # back and resume it. Only those read back running count as rolled back.
+        touched = [cid for cid in ids if cid in sent and (cid not in failures or not _refused(failures[cid]))]
         failed = "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
         self.log.error(
-            "Pausing failed for %d connection(s) (%s); resuming the %d this attempt paused: %s",
+            "Pausing failed for %d connection(s) (%s); resuming the %d this attempt sent a pause to: %s",
             len(failures),
             failed,
-            len(paused),
-            _quote_ids(paused),
+            len(touched),
+            _quote_ids(touched),
         )
-        uncertain = [cid for cid in failures if _outcome_unknown(failures[cid])]
-        rollback_ids = paused + uncertain
-
-        def rollback(connection_id: str) -> dict[str, Any] | None:
-            current = None if connection_id in uncertain else {"paused": True}
-            return apply_change(hook, connection_id, {"paused": False}, log=self.log, current=current)
-
-        _undone, rollback_failures, _ = run_each(
-            rollback_ids, rollback, max_parallel=self.max_parallel, stop_on_error=False
-        )
-        still_paused = [cid for cid in rollback_ids if cid in rollback_failures]
+        settled = settle_paused(hook, touched, False, max_parallel=self.max_parallel)
         message = f"Could not pause {len(failures)} of {len(ids)} connection(s): {failed}. " + (
             f"{len(not_started)} connection(s) were not attempted. " if not_started else ""
         )
-        if still_paused:
+        if settled.wrong or settled.unverified:
             message += (
-                "Rolling back FAILED: these connections may remain PAUSED: "
-                + ", ".join(f"{cid} ({short_error(rollback_failures[cid])})" for cid in still_paused)
+                "Rolling back FAILED: "
+                + describe_left(settled, "PAUSED", " by this task")
                 + ". Resume them, e.g. with ResumeConnectionOperator(connection_ids=[...])."
             )
         else:
-            message += f"Rolled back: resumed {_quote_ids(paused)}; nothing is left paused by this task."
+            message += (
+                f"Rolled back: resumed {_quote_ids(settled.done)}; nothing is left paused by this task "
+                "(every connection it sent a pause to was read back running)."
+            )
         raise FivetranPartialFailureError(
-            message, {cid: short_error(error) for cid, error in failures.items()}, still_paused
+            message,
+            {cid: short_error(error) for cid, error in failures.items()},
+            settled.wrong,
+            unverified=list(settled.unverified),
         )
-
-
-def _outcome_unknown(error: BaseException) -> bool:
-    """Whether a failed PATCH may nevertheless have been applied (no answer, or a 5xx)."""
-    from fivetran_provider.exceptions import FivetranServerError, FivetranTransportError
-
-    return isinstance(error, (FivetranServerError, FivetranTransportError))
 
 
 class ResumeConnectionOperator(_PauseStateOperator):
@@ -354,3 +394,8 @@ class ResumeConnectionOperator(_PauseStateOperator):
         ids = changes.paused_ids(value)
         self.log.info("Task %s paused %d connection(s): %s", self.restore_from, len(ids), _quote_ids(ids))
         return ids, {}
+
+
+def _refused(error: BaseException) -> bool:
+    """Whether Fivetran answered a PATCH with a refusal (4xx), so it certainly was not applied."""
+    return isinstance(error, FivetranAPIError) and not outcome.outcome_unknown(error)

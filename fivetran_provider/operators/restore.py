@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fivetran_provider import changes, fields
 from fivetran_provider._compat import BaseOperator
-from fivetran_provider.exceptions import FivetranPartialFailureError, FivetranValidationError, short_error
+from fivetran_provider.exceptions import (
+    FivetranError,
+    FivetranPartialFailureError,
+    FivetranValidationError,
+    short_error,
+)
 from fivetran_provider.hooks import FivetranHook
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.operators._common import (
@@ -145,15 +150,59 @@ class RestoreFivetranConnectionOperator(BaseOperator):
                 )
 
             results, failures, _ = run_each(todo, work, max_parallel=self.max_parallel, stop_on_error=False)
+            if failures and not self.dry_run_enabled:
+                # A second chance for each failed connection (apply_change reads it first, so
+                # nothing already applied is sent again), then a read to say what is left.
+                failed = [cid for cid in todo if cid in failures]
+                retried, still_failing, _ = run_each(failed, work, max_parallel=self.max_parallel, stop_on_error=False)
+                results.update(retried)
+                left = {cid: failures[cid] for cid in failed if cid in still_failing}
+                not_restored, unverified = self._read_back(hook, left, desired)
+                failures = left
+            else:
+                not_restored, unverified = {}, {}
         finally:
             hook.close()
         changes.add_results(record, todo, results)
         if failures:
+            paused = [cid for cid, names in not_restored.items() if "paused" in names]
             raise FivetranPartialFailureError(
                 f"Could not restore {len(failures)} of {len(todo)} connection(s): "
                 + "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
+                + ". Not restored: "
+                + (", ".join(f"{cid} ({', '.join(names)})" for cid, names in not_restored.items()) or "none")
+                + (f"; still PAUSED: {', '.join(paused)}" if paused else "")
+                + "; could not verify: "
+                + (", ".join(f"{cid} ({reason})" for cid, reason in unverified.items()) or "none")
                 + f". Restored: {', '.join(record['connection_ids']) or 'none'}.",
                 {cid: short_error(error) for cid, error in failures.items()},
                 list(record["connection_ids"]),
+                unverified=list(unverified),
             )
         return record
+
+    def _read_back(
+        self, hook: FivetranHook, failed: Mapping[str, BaseException], desired: Mapping[str, dict[str, Any]]
+    ) -> tuple[dict[str, list[str]], dict[str, str]]:
+        """Read each failed connection (two chances): which fields are still not restored, which reads failed."""
+        not_restored: dict[str, list[str]] = {}
+        unverified: dict[str, str] = {}
+        for connection_id in failed:
+            reason = ""
+            for _chance in range(2):
+                try:
+                    current = hook.get_connection_details(connection_id)
+                except Exception as error:
+                    reason = short_error(error)
+                    continue
+                try:
+                    body = fields.validate_update(desired[connection_id], current=current)
+                    missing = sorted(fields.diff_update(current, body))
+                except FivetranError as error:
+                    missing = [short_error(error)]
+                if missing:
+                    not_restored[connection_id] = missing
+                break
+            else:
+                unverified[connection_id] = reason or "no answer"
+        return not_restored, unverified

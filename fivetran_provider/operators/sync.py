@@ -19,6 +19,7 @@ update operator's ``is_historical_sync=True`` uses it). Its contract:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from datetime import timedelta
@@ -67,17 +68,19 @@ def seconds_or_none(value: Any, name: str) -> float | None:
     """
     if value is None:
         return None
+    allowed = "a finite positive number of seconds or a timedelta"
     if isinstance(value, timedelta):
         number = value.total_seconds()
     elif isinstance(value, bool):
-        raise FivetranValidationError(name, value, "a positive number of seconds or a timedelta")
+        raise FivetranValidationError(name, value, allowed)
     else:
         try:
             number = float(value)
-        except (TypeError, ValueError):
-            raise FivetranValidationError(name, value, "a positive number of seconds or a timedelta") from None
-    if not number > 0:
-        raise FivetranValidationError(name, value, "a positive number of seconds or a timedelta")
+        except (TypeError, ValueError, OverflowError):
+            shown = value if not isinstance(value, str) or len(value) <= 100 else f"<text of {len(value)} characters>"
+            raise FivetranValidationError(name, shown, allowed) from None
+    if not (math.isfinite(number) and number > 0):
+        raise FivetranValidationError(name, value, allowed)
     return number
 
 
@@ -393,11 +396,11 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         self.scope = scope
         self.resync = resync
         self.wait_for_completion = wait_for_completion
-        self.deferrable = default_deferrable() if deferrable is None else bool(deferrable)
+        self.deferrable = default_deferrable() if deferrable is None else fields.coerce_bool("deferrable", deferrable)
         self.poll_interval = poll_interval
         self.timeout = timeout
-        self.unpause_if_paused = bool(unpause_if_paused)
-        self.resume_rescheduled = bool(resume_rescheduled)
+        self.unpause_if_paused = fields.coerce_bool("unpause_if_paused", unpause_if_paused)
+        self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
         self.fivetran_conn_id = fivetran_conn_id
         # Literal values are checked when the DAG is parsed; templated ones after rendering.
         seconds_or_none(poll_interval, "poll_interval")
@@ -487,7 +490,7 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
                     connection_id=connection_id,
                     dashboard_url=connection_dashboard_url(connection_id),
                 )
-            hook.update_connection(connection_id, paused=False, current_state=connection)
+            connection = hook.update_connection(connection_id, paused=False, current_state=connection)
             unpaused = True
             self.log.warning(
                 "Fivetran connection %s was paused; resumed it because unpause_if_paused=True. "
@@ -498,7 +501,7 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
             baseline = self._request_resync(hook, connection_id, scope, connection)
         else:
             baseline = capture_baseline(connection)
-            hook.start_sync(connection_id, force=force)
+            hook.start_sync(connection_id, force=force, baseline=connection)
             self.log.info("Requested a %ssync of Fivetran connection %s", "forced " if force else "", connection_id)
         result = {
             "connection_id": connection_id,
@@ -528,7 +531,7 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         for attempt in range(1, _RESYNC_CONFLICT_ATTEMPTS + 1):
             baseline = capture_baseline(connection)
             try:
-                hook.resync(connection_id, scope)
+                hook.resync(connection_id, scope, baseline=connection)
             except FivetranConflictError as error:
                 if attempt == _RESYNC_CONFLICT_ATTEMPTS or (give_up is not None and time.time() >= give_up):
                     raise

@@ -76,8 +76,10 @@ class SecretFieldsMixin:
 
     Right after the templates are rendered (and at the start of ``execute``), every string inside
     ``config``, ``auth`` and ``external_secrets_keys_config`` is registered with Airflow's secret
-    masker, the real values move to a private attribute, and the public attributes (which the
-    "Rendered Template" view stores) are replaced by masked copies.
+    masker whatever its key, the real values move to a private attribute, and the public
+    attributes (which the "Rendered Template" view stores) are replaced by masked copies: every
+    ``config`` value reads ``"******"`` (a key name does not tell whether a value is a secret),
+    write-only fields read ``"******"`` as a whole.
     """
 
     _secret_values: dict[str, Any]
@@ -115,7 +117,10 @@ class SecretFieldsMixin:
                     parsed = fields.MASKED_VALUE
             register_secrets(parsed)
             self._secret_values[name] = value
-            object.__setattr__(self, name, changes.mask_field(name, parsed))
+            shown = fields.mask_config(parsed) if isinstance(parsed, Mapping) else changes.mask_field(name, parsed)
+            if fields.FIELDS[name].role == fields.WRITE_ONLY:
+                shown = fields.MASKED_VALUE
+            object.__setattr__(self, name, shown)
 
     def _field_value(self, name: str) -> Any:
         stored = getattr(self, "_secret_values", None) or {}

@@ -15,7 +15,31 @@ import threading
 from dataclasses import dataclass, field
 
 #: Fault kinds answered before the request is looked at (auth included).
-EARLY_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "drop_connection")
+EARLY_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "drop_connection", "redirect")
+
+#: Fault kinds that let a request with a side effect (PATCH a connection, POST a sync or
+#: re-sync) take effect and then spoil its answer, so the client cannot tell that it worked.
+AFTER_APPLY_KINDS: tuple[str, ...] = ("apply_then_fail", "apply_then_drop", "apply_then_malformed")
+
+#: Shapes of a spoiled success answer for ``apply_then_malformed``: an HTML page, a truncated
+#: JSON body, a body announced as gzip that is not, a success without ``data`` (malformed only
+#: for a PATCH) and ``data`` as a list.
+MALFORMED_BODIES: tuple[str, ...] = ("html", "truncated", "bad_gzip", "no_data", "data_list")
+
+
+def is_side_effect(method: str, path: str) -> bool:
+    """Whether a request changes a connection: ``PATCH /v1/connections/{id}``, ``POST .../sync|resync``.
+
+    :param method: request method.
+    :param path: request path without query.
+    """
+    parts = path.strip("/").split("/")
+    if len(parts) < 3 or parts[:2] != ["v1", "connections"]:
+        return False
+    if method.upper() == "PATCH":
+        return len(parts) == 3
+    return method.upper() == "POST" and len(parts) == 4 and parts[3] in ("sync", "resync")
+
 
 _ERROR_CODES: dict[int, str] = {
     500: "InternalServerError",
@@ -30,8 +54,9 @@ _ERROR_CODES: dict[int, str] = {
 class Fault:
     """One queued fault.
 
-    :param kind: ``latency``, ``rate_limit``, ``server_error``, ``drop_connection``,
-        ``apply_then_fail`` or ``resync_conflict``.
+    :param kind: ``latency``, ``rate_limit``, ``server_error``, ``drop_connection``, ``redirect``,
+        ``slow_drip``, ``malformed``, ``apply_then_fail``, ``apply_then_drop``,
+        ``apply_then_malformed`` or ``resync_conflict``.
     :param remaining: how many more requests it affects; ``None`` means until cleared.
     :param method: only requests with this HTTP method (any when ``None``).
     :param path_prefix: only requests whose path starts with this (any when ``None``).
@@ -40,8 +65,12 @@ class Fault:
     :param message: error ``message`` of the answer.
     :param retry_after: ``Retry-After`` seconds, for ``rate_limit``.
     :param seconds: delay, for ``latency`` and ``apply_then_fail``.
-    :param body: ``json`` or ``html`` (a non-JSON gateway page), for ``server_error``.
+    :param body: ``json`` or ``html`` (a non-JSON gateway page), for ``server_error``; one of
+        :data:`MALFORMED_BODIES` for ``apply_then_malformed``.
     :param hits: how many requests it has affected so far.
+    :param location: the ``Location`` header, for ``redirect``.
+    :param after: another fault this one waits for: it affects no request until that one has hit
+        (e.g. a 429 on the read that verifies a PATCH answered with a 500).
     """
 
     kind: str
@@ -55,6 +84,8 @@ class Fault:
     seconds: float = 0.0
     body: str = "json"
     hits: int = 0
+    location: str = ""
+    after: Fault | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Tell whether the fault applies to a request.
@@ -62,9 +93,11 @@ class Fault:
         :param method: request method.
         :param path: request path without query.
         """
+        if self.after is not None and self.after.hits == 0:
+            return False
         if self.method is not None and self.method.upper() != method.upper():
             return False
-        if self.kind == "apply_then_fail" and not (method.upper() == "PATCH" and path.startswith("/v1/connections/")):
+        if self.kind in AFTER_APPLY_KINDS and not is_side_effect(method, path):
             return False
         if self.kind == "resync_conflict" and not (method.upper() == "POST" and path.endswith("/resync")):
             return False
@@ -136,7 +169,13 @@ class FaultInjector:
         return view
 
     def rate_limit(
-        self, count: int = 1, retry_after: int = 1, *, method: str | None = None, path_prefix: str | None = None
+        self,
+        count: int = 1,
+        retry_after: int = 1,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        after: Fault | None = None,
     ) -> Fault:
         """Answer the next ``count`` requests with 429 ``TooManyRequests`` and ``Retry-After``.
 
@@ -144,8 +183,10 @@ class FaultInjector:
         :param retry_after: value of the ``Retry-After`` header, whole seconds.
         :param method: only requests with this method.
         :param path_prefix: only requests under this path.
+        :param after: only once this other fault has hit (see :class:`Fault`).
         """
-        return self._add(Fault("rate_limit", count, status=429, retry_after=int(retry_after)), method, path_prefix)
+        fault = Fault("rate_limit", count, status=429, retry_after=int(retry_after), after=after)
+        return self._add(fault, method, path_prefix)
 
     def server_error(
         self,
@@ -208,21 +249,99 @@ class FaultInjector:
         code: str | None = None,
         message: str | None = None,
         path_prefix: str | None = None,
+        method: str = "PATCH",
     ) -> Fault:
-        """Apply the next valid ``PATCH /v1/connections/{id}``, then answer it with an error.
+        """Apply the next valid request with a side effect (by default a PATCH), then answer it with an error.
 
         Fivetran documents that pausing a busy connection can time out with a 500 although the
         change took effect.
 
-        :param count: number of PATCH requests affected.
+        :param count: number of requests affected.
         :param status: HTTP status of the answer.
         :param delay: seconds to wait after applying and before answering.
         :param code: error ``code``.
         :param message: error ``message``.
-        :param path_prefix: only PATCHes under this path.
+        :param path_prefix: only requests under this path.
+        :param method: ``PATCH`` (connection updates) or ``POST`` (sync and re-sync).
         """
         fault = Fault("apply_then_fail", count, status=status, seconds=float(delay), code=code, message=message)
-        return self._add(fault, "PATCH", path_prefix)
+        return self._add(fault, method, path_prefix)
+
+    def apply_then_drop(self, count: int = 1, *, method: str = "PATCH", path_prefix: str | None = None) -> Fault:
+        """Apply the next request with a side effect, then close the connection without answering.
+
+        :param count: number of requests affected.
+        :param method: ``PATCH`` (connection updates) or ``POST`` (sync and re-sync).
+        :param path_prefix: only requests under this path.
+        """
+        return self._add(Fault("apply_then_drop", count, status=0), method, path_prefix)
+
+    def apply_then_malformed(
+        self, count: int = 1, body: str = "html", *, method: str = "PATCH", path_prefix: str | None = None
+    ) -> Fault:
+        """Apply the next request with a side effect, then answer 200 with a body the client cannot use.
+
+        :param count: number of requests affected.
+        :param body: one of :data:`MALFORMED_BODIES`.
+        :param method: ``PATCH`` (connection updates) or ``POST`` (sync and re-sync).
+        :param path_prefix: only requests under this path.
+        """
+        if body not in MALFORMED_BODIES:
+            raise ValueError(f"body must be one of {MALFORMED_BODIES}")
+        return self._add(Fault("apply_then_malformed", count, status=200, body=body), method, path_prefix)
+
+    def malformed(
+        self, count: int = 1, body: str = "html", *, method: str | None = None, path_prefix: str | None = None
+    ) -> Fault:
+        """Handle the next ``count`` requests normally, then answer 200 with a body the client cannot use.
+
+        For requests with a side effect this is :meth:`apply_then_malformed`; for reads it is a
+        proxy or load balancer spoiling an answer (an HTML page, a broken gzip body).
+
+        :param count: number of requests affected.
+        :param body: one of :data:`MALFORMED_BODIES`.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        if body not in MALFORMED_BODIES:
+            raise ValueError(f"body must be one of {MALFORMED_BODIES}")
+        return self._add(Fault("malformed", count, status=200, body=body), method, path_prefix)
+
+    def redirect(
+        self,
+        count: int = 1,
+        status: int = 307,
+        location: str = "https://elsewhere.invalid/v1/connections",
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+    ) -> Fault:
+        """Answer the next ``count`` requests with a redirect, before doing anything else.
+
+        :param count: number of requests affected.
+        :param status: a 3xx status (301, 302, 303, 307, 308).
+        :param location: the ``Location`` header.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        if not 300 <= status < 400:
+            raise ValueError("status must be a 3xx status")
+        return self._add(Fault("redirect", count, status=status, location=location), method, path_prefix)
+
+    def slow_drip(
+        self, interval: float, count: int = 1, *, method: str | None = None, path_prefix: str | None = None
+    ) -> Fault:
+        """Handle the next ``count`` requests normally but send their answers one byte every ``interval`` s.
+
+        The status line and headers go out at once; the body trickles, so each read of the client
+        gets a byte well within any read timeout while the whole answer takes minutes.
+
+        :param interval: seconds between two bytes of the body.
+        :param count: number of requests affected.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        return self._add(Fault("slow_drip", count, seconds=float(interval)), method, path_prefix)
 
     def resync_conflict(self, count: int = 1, *, path_prefix: str | None = None) -> Fault:
         """Answer the next ``count`` ``POST .../resync`` requests with 409 ``Conflict``.

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from fivetran_provider.testing.faults import EARLY_KINDS, Fault, FaultInjector
+from fivetran_provider.testing.faults import AFTER_APPLY_KINDS, EARLY_KINDS, Fault, FaultInjector
 from fivetran_provider.testing.state import ApiError, SimulatorState
 
 JSON_CONTENT_TYPE = "application/json"
@@ -200,12 +200,14 @@ class Response:
     :param body: body bytes.
     :param headers: response headers (``Content-Length`` is added by the server).
     :param drop: close the connection without answering.
+    :param drip: when above 0, send the body one byte every ``drip`` seconds.
     """
 
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    drip: float = 0.0
 
 
 def json_response(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -251,6 +253,27 @@ def invalid(message: str) -> ApiError:
     :param message: what is wrong.
     """
     return ApiError(400, "InvalidInput", message)
+
+
+def _malformed_success(shape: str, data: Any) -> Response:
+    """A 200 answer of the given broken shape (see ``faults.MALFORMED_BODIES``).
+
+    :param shape: ``html``, ``truncated``, ``bad_gzip``, ``no_data`` or ``data_list``.
+    :param data: the ``data`` the answer should have carried (``None`` for sync answers).
+    """
+    if shape == "html":
+        page = b"<html><body><h1>200 OK</h1><p>Request forwarded.</p></body></html>\n"
+        return Response(200, page, {"Content-Type": "text/html; charset=utf-8"})
+    if shape == "bad_gzip":
+        return Response(
+            200, b"\x1f\x8b\x08\x00not really gzip", {"Content-Type": JSON_CONTENT_TYPE, "Content-Encoding": "gzip"}
+        )
+    if shape == "no_data":
+        return json_response(200, {"code": "Success", "message": "Connection has been updated"})
+    if shape == "data_list":
+        return json_response(200, {"code": "Success", "data": [data]})
+    whole = json.dumps({"code": "Success", "data": data}).encode("utf-8")
+    return Response(200, whole[: max(1, len(whole) // 2)], {"Content-Type": JSON_CONTENT_TYPE})
 
 
 # ---------------------------------------------------------------------------- body validation
@@ -684,6 +707,8 @@ class ApiHandler:
         if delay > 0:
             time.sleep(delay)
 
+        drip = self.faults.take(("slow_drip",), method, path)
+        spoil = self.faults.take(("malformed",), method, path)
         fault = self.faults.take(EARLY_KINDS, method, path)
         if fault is not None and fault.kind == "drop_connection":
             return Response(0, drop=True)
@@ -705,9 +730,21 @@ class ApiHandler:
                 response = error_response(ApiError(500, "InternalServerError", "Internal server error"))
         for key, value in rate_headers.items():
             response.headers.setdefault(key, value)
+        if spoil is not None:
+            try:
+                data = json.loads(response.body.decode("utf-8")).get("data")
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                data = None
+            spoiled = _malformed_success(spoil.body, data)
+            spoiled.headers.update({key: value for key, value in response.headers.items() if key.startswith("X-Rate")})
+            response = spoiled
+        if drip is not None:
+            response.drip = max(drip.seconds, 0.001)
         return response
 
     def _fault_response(self, fault: Fault) -> Response:
+        if fault.kind == "redirect":
+            return Response(fault.status, b"", {"Location": fault.location})
         if fault.kind == "rate_limit":
             return error_response(
                 ApiError(429, fault.error_code, fault.error_message),
@@ -825,12 +862,21 @@ class ApiHandler:
         self._require_connection(connection_id)
         changes, run_tests = validate_update(ctx.body)
         data = self.state.update_connection(connection_id, changes, run_setup_tests=run_tests)
-        fault = self.faults.take(("apply_then_fail",), "PATCH", ctx.path)
-        if fault is not None:
-            if fault.seconds > 0:
-                time.sleep(fault.seconds)
-            return error_response(ApiError(fault.status, fault.error_code, fault.error_message))
-        return success("Connection has been updated", data)
+        spoiled = self._after_apply("PATCH", ctx.path, data)
+        return spoiled or success("Connection has been updated", data)
+
+    def _after_apply(self, method: str, path: str, data: Any) -> Response | None:
+        """The spoiled answer of a request that took effect, when an after-apply fault is queued."""
+        fault = self.faults.take(AFTER_APPLY_KINDS, method, path)
+        if fault is None:
+            return None
+        if fault.kind == "apply_then_drop":
+            return Response(0, drop=True)
+        if fault.kind == "apply_then_malformed":
+            return _malformed_success(fault.body, data)
+        if fault.seconds > 0:
+            time.sleep(fault.seconds)
+        return error_response(ApiError(fault.status, fault.error_code, fault.error_message))
 
     def _delete_connection(self, ctx: _Context) -> Response:
         self.state.delete_connection(ctx.params[0])
@@ -845,7 +891,8 @@ class ApiHandler:
         self._require_connection(connection_id)
         force = validate_sync(ctx.body)
         self.state.trigger_sync(connection_id, force=force)
-        return success(f"Sync has been successfully triggered for connection with id '{connection_id}'")
+        spoiled = self._after_apply("POST", ctx.path, None)
+        return spoiled or success(f"Sync has been successfully triggered for connection with id '{connection_id}'")
 
     def _resync(self, ctx: _Context) -> Response:
         connection_id = ctx.params[0]
@@ -855,7 +902,8 @@ class ApiHandler:
         if fault is not None:
             raise ApiError(409, fault.error_code, fault.error_message)
         self.state.resync(connection_id, scope)
-        return success(f"Sync has been successfully triggered for connection with id '{connection_id}'")
+        spoiled = self._after_apply("POST", ctx.path, None)
+        return spoiled or success(f"Sync has been successfully triggered for connection with id '{connection_id}'")
 
     def _test(self, ctx: _Context) -> Response:
         connection_id = ctx.params[0]

@@ -8,6 +8,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -172,8 +173,24 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        if self.command == "HEAD":
+            return
+        if response.drip > 0:
+            self._drip(response.body, response.drip)
+            return
+        self.wfile.write(response.body)
+
+    def _drip(self, body: bytes, interval: float) -> None:
+        """Send a body one byte at a time (a slow-drip fault); stop when the client goes away."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            for index in range(len(body)):
+                time.sleep(interval)
+                self.wfile.write(body[index : index + 1])
+                self.wfile.flush()
+        except OSError:
+            return
 
     do_GET = _serve
     do_POST = _serve

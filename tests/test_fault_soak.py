@@ -1,0 +1,275 @@
+"""A seeded, randomized fault soak: the provider's safety promises hold whatever fault Fivetran produces.
+
+Each trial runs a real workflow against the simulator over loopback while faults are queued at
+random points with the simulator's own fault controls (no timing luck: a fault hits the first
+matching request, whenever that comes):
+
+* **pause trials** (most of them): ``PauseConnectionOperator`` over 8 of 10 connections (some
+  already paused) → a migration that fails or succeeds → ``ResumeConnectionOperator`` with
+  ``restore_from`` the pause, as a teardown would;
+* **update trials**: ``UpdateFivetranConnectionOperator(is_historical_sync=True)``;
+* **sync trials**: ``FivetranSyncOperator`` with a historical re-sync or a forced sync.
+
+Fault kinds: refused before applying (5xx or dropped connection), applied then 500, applied then
+dropped, applied then a malformed 200 (HTML, truncated JSON, broken gzip, no ``data``, ``data`` as
+a list), 429 beyond the retry cap on the verifying read, and a slow-drip answer (one byte every
+0.25 s; the call deadline is 1 s, far above a normal answer on loopback).
+
+After every trial the invariants are checked:
+
+1. no connection ends paused unless it was paused before or the error names it;
+2. at most one historical sync (or forced sync) per request, and one when the task reported success;
+3. no request with a side effect is sent again to a connection without a read of that connection
+   in between (unless the earlier one was refused with 429, which Fivetran never applies).
+
+The task instance is a stand-in (``tests.test_operators.TaskInstanceStandIn``): hundreds of DAG
+runs on the metadata DB would take far longer than the minute the soak may take, and the
+hand-over of the change record through XCom is covered by the DAG tests. The seed comes from
+``FIVETRAN_SOAK_SEED`` (default fixed); the totals are printed with it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from fivetran_provider.exceptions import FivetranPartialFailureError
+from fivetran_provider.operators import (
+    FivetranSyncOperator,
+    PauseConnectionOperator,
+    ResumeConnectionOperator,
+    UpdateFivetranConnectionOperator,
+)
+from fivetran_provider.testing import FivetranSimulator
+from fivetran_provider.testing.faults import is_side_effect
+from tests.test_operators import TaskInstanceStandIn, run
+
+SEED = int(os.environ.get("FIVETRAN_SOAK_SEED", "20261202"))
+PAUSE_TRIALS = 200
+UPDATE_TRIALS = 30
+SYNC_TRIALS = 30
+CONNECTIONS = 10
+PER_TRIAL = 8
+SLOW_DRIP_SHARE = 0.03  # each slow drip costs a whole deadline (1 s)
+
+SOAK_SETTINGS: dict[str, Any] = {
+    "max_retries": 3,
+    "backoff_base": 0.0,
+    "backoff_max": 0.0,
+    "jitter": False,
+    "max_retry_after": 1,
+    "read_timeout": 10,
+    "call_deadline": 1,
+}
+
+MALFORMED = ("html", "truncated", "bad_gzip", "no_data", "data_list")
+
+
+@dataclass
+class Totals:
+    trials: Counter[str] = field(default_factory=Counter)
+    faults_queued: Counter[str] = field(default_factory=Counter)
+    faults_hit: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    violations: list[str] = field(default_factory=list)
+
+
+def _queue_fault(sim: FivetranSimulator, rng: random.Random, connection_id: str, method: str, totals: Totals) -> Any:
+    """Queue one random fault for requests to one connection; return the queued fault(s)."""
+    prefix = f"/v1/connections/{connection_id}"
+    action = prefix if method == "PATCH" else None
+    kinds = ["before_apply", "applied_then_500", "applied_then_drop", "applied_then_malformed", "verify_429"]
+    kind = "slow_drip" if rng.random() < SLOW_DRIP_SHARE else rng.choice(kinds)
+    totals.faults_queued[kind] += 1
+    faults = sim.faults
+    if kind == "before_apply":
+        if rng.random() < 0.5:
+            return kind, [
+                faults.server_error(
+                    count=1, status=rng.choice([500, 502, 503]), method=method, path_prefix=action or prefix
+                )
+            ]
+        return kind, [faults.drop_connection(count=1, method=method, path_prefix=action or prefix)]
+    if kind == "applied_then_500":
+        return kind, [faults.apply_then_fail(count=1, status=500, method=method, path_prefix=prefix)]
+    if kind == "applied_then_drop":
+        return kind, [faults.apply_then_drop(count=1, method=method, path_prefix=prefix)]
+    if kind == "applied_then_malformed":
+        shapes = MALFORMED if method == "PATCH" else tuple(shape for shape in MALFORMED if shape != "no_data")
+        return kind, [faults.apply_then_malformed(count=1, body=rng.choice(shapes), method=method, path_prefix=prefix)]
+    if kind == "verify_429":
+        refused = rng.choice([1, 2, 4, 12])  # 12: every verifying read and every rollback read is refused
+        applied = faults.apply_then_fail(count=1, status=500, method=method, path_prefix=prefix)
+        return kind, [applied, faults.rate_limit(count=refused, retry_after=3600, path_prefix=prefix, after=applied)]
+    return kind, [faults.slow_drip(0.25, count=1, method=rng.choice([method, "GET"]), path_prefix=prefix)]
+
+
+def _reads_between_side_effects(sim: FivetranSimulator) -> list[str]:
+    """Invariant 3: a side-effect request repeated on a connection needs a read of it in between."""
+    problems = []
+    last: dict[tuple[str, str], int] = {}  # (method, path) -> status of the last side-effect request
+    read_since: dict[str, bool] = {}
+    for recorded in sim.requests:
+        parts = recorded.path.strip("/").split("/")
+        if len(parts) < 3 or parts[1] != "connections":
+            continue
+        connection = parts[2]
+        if recorded.method == "GET" and len(parts) == 3:
+            read_since[connection] = True
+            continue
+        if not is_side_effect(recorded.method, recorded.path):
+            continue
+        key = (recorded.method, recorded.path)
+        if key in last and last[key] != 429 and not read_since.get(connection, False):
+            problems.append(f"{recorded.method} {recorded.path} re-sent without a read in between")
+        last[key] = recorded.status
+        read_since[connection] = False
+    return problems
+
+
+def _hits(queued: list[Any]) -> bool:
+    return any(fault.hits > 0 for fault in queued)
+
+
+def _pause_trial(sim: FivetranSimulator, rng: random.Random, ids: list[str], totals: Totals) -> list[str]:
+    chosen = rng.sample(ids, PER_TRIAL)
+    pre_paused = set(rng.sample(chosen, rng.choice([0, 1, 2])))
+    for cid in ids:
+        sim.state.update_connection(cid, {"paused": cid in pre_paused}, run_setup_tests=False)
+    queued = []
+    for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
+        queued.append(_queue_fault(sim, rng, rng.choice(chosen), "PATCH", totals))
+    sim.clear_requests()
+    problems: list[str] = []
+    ti = TaskInstanceStandIn()
+
+    def paused_unnamed(named: set[str]) -> list[str]:
+        return [cid for cid in chosen if sim.connection(cid)["paused"] and cid not in pre_paused and cid not in named]
+
+    pause = PauseConnectionOperator(task_id="pause", connection_ids=chosen, max_parallel=rng.choice([1, 4, 8]))
+    named: set[str] = set()
+    try:
+        record = run(pause, ti)
+        totals.outcomes["pause ok"] += 1
+        paused_by_task = set(record["connection_ids"])
+        if paused_by_task & pre_paused:
+            problems.append(
+                f"pause recorded connections that were paused before: {sorted(paused_by_task & pre_paused)}"
+            )
+        named |= paused_by_task
+    except FivetranPartialFailureError as error:
+        totals.outcomes["pause failed"] += 1
+        named |= set(error.changed) | set(getattr(error, "unverified", ()))
+        for cid in named:
+            if cid not in str(error):
+                problems.append(f"pause error lists {cid} but its message does not name it")
+        if "nothing is left paused" in str(error) and (error.changed or getattr(error, "unverified", ())):
+            problems.append("pause error says nothing is left paused but lists connections")
+        left = paused_unnamed(named)
+        if left:
+            problems.append(f"after a failed pause, paused but not named: {left}: {error}")
+    except Exception as error:  # any exception fails the task, typed or not
+        totals.outcomes["pause failed (other)"] += 1
+        left = paused_unnamed(set())
+        if left:
+            problems.append(f"after {type(error).__name__}, paused but not named: {left}")
+    totals.outcomes["migration failed" if rng.random() < 0.5 else "migration ok"] += 1
+    # The resume runs as a teardown whatever the migration did.
+    resume = ResumeConnectionOperator(task_id="resume", restore_from="pause", max_parallel=rng.choice([1, 4, 8]))
+    resume_named: set[str] = set()
+    try:
+        run(resume, ti)
+        totals.outcomes["resume ok"] += 1
+    except FivetranPartialFailureError as error:
+        totals.outcomes["resume failed"] += 1
+        resume_named = set(error.failures) | set(getattr(error, "unverified", ()))
+        for cid in resume_named:
+            if cid not in str(error):
+                problems.append(f"resume error lists {cid} but its message does not name it")
+    except Exception:
+        totals.outcomes["resume failed (other)"] += 1
+    # A pause that failed left no record: what it could not undo is named in its own error.
+    pause_named = named if ti.xcoms.get(("pause", "return_value")) is None else set()
+    left = paused_unnamed(pause_named | resume_named)
+    if left:
+        problems.append(f"after the trial, paused but not named by any error: {left}")
+    problems += _reads_between_side_effects(sim)
+    for kind, faults in queued:
+        if _hits(faults):
+            totals.faults_hit[kind] += 1
+    return problems
+
+
+def _one_connection_trial(
+    sim: FivetranSimulator, rng: random.Random, index: int, kind: str, totals: Totals
+) -> list[str]:
+    connection_id = f"{kind}_{index}"
+    sim.add_connection(connection_id, service="postgres")
+    sim.default_sync_duration = rng.choice([0.0, 0.0, 30.0])  # over before the check, or still running
+    method = "PATCH" if kind == "update" else "POST"
+    queued = [_queue_fault(sim, rng, connection_id, method, totals) for _ in range(rng.choice([1, 1, 2]))]
+    sim.clear_requests()
+    problems: list[str] = []
+    resync = kind == "resync"
+    if kind == "update":
+        operator: Any = UpdateFivetranConnectionOperator(
+            task_id="update", connection_id=connection_id, is_historical_sync=True, wait_for_completion=False
+        )
+    else:
+        operator = FivetranSyncOperator(
+            task_id="sync", connection_id=connection_id, resync=resync, force=not resync, wait_for_completion=False
+        )
+    try:
+        run(operator)
+        succeeded = True
+        totals.outcomes[f"{kind} ok"] += 1
+    except Exception:
+        succeeded = False
+        totals.outcomes[f"{kind} failed"] += 1
+    history = sim.state.sync_history(connection_id)
+    started = [item for item in history if item["historical"]] if kind != "sync" else history
+    if len(started) > 1:
+        problems.append(f"{kind}: {len(started)} syncs started for one request")
+    if succeeded and len(started) != 1:
+        problems.append(f"{kind}: reported success but {len(started)} syncs started")
+    problems += _reads_between_side_effects(sim)
+    for fault_kind, faults in queued:
+        if _hits(faults):
+            totals.faults_hit[fault_kind] += 1
+    return problems
+
+
+def test_randomized_fault_soak(simulator: FivetranSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", simulator.airflow_connection_json(extra=SOAK_SETTINGS))
+    rng = random.Random(SEED)
+    totals = Totals()
+    ids = [simulator.add_connection(f"soak_{index}", group_id="soak")["id"] for index in range(CONNECTIONS)]
+    started = time.monotonic()
+    plan = ["pause"] * PAUSE_TRIALS + ["update"] * UPDATE_TRIALS + ["resync", "sync"] * (SYNC_TRIALS // 2)
+    rng.shuffle(plan)
+    for index, kind in enumerate(plan):
+        simulator.faults.clear()
+        if kind == "pause":
+            problems = _pause_trial(simulator, rng, ids, totals)
+        else:
+            problems = _one_connection_trial(simulator, rng, index, kind, totals)
+        totals.trials[kind] += 1
+        totals.violations += [f"trial {index} ({kind}): {problem}" for problem in problems]
+    simulator.faults.clear()
+    seconds = time.monotonic() - started
+    summary = (
+        f"fault soak seed={SEED}: trials={sum(totals.trials.values())} {dict(totals.trials)}; "
+        f"faults queued={sum(totals.faults_queued.values())} {dict(totals.faults_queued)}; "
+        f"faults hit={sum(totals.faults_hit.values())} {dict(totals.faults_hit)}; "
+        f"outcomes={dict(totals.outcomes)}; violations={len(totals.violations)}; seconds={seconds:.1f}"
+    )
+    print(summary)
+    assert totals.trials["pause"] >= 200
+    assert all(totals.faults_hit[kind] > 0 for kind in totals.faults_queued), summary
+    assert not totals.violations, summary + "\n" + "\n".join(totals.violations[:20])
