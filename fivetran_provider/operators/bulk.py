@@ -48,9 +48,15 @@ class ConnectionPlan:
     body: dict[str, Any]
     diff: dict[str, tuple[Any, Any]]
 
-    def entry(self, *, patched: bool) -> dict[str, Any]:
-        """This plan as a change-record entry (values masked)."""
-        return changes.build_entry(self.connection_id, self.diff, patched=patched, current=self.current)
+    def entry(self, *, patched: bool, after_state: dict[str, Any] | None = None) -> dict[str, Any]:
+        """This plan as a change-record entry (values masked).
+
+        :param patched: whether the PATCH was sent.
+        :param after_state: the connection as Fivetran returned it after the PATCH, if sent.
+        """
+        return changes.build_entry(
+            self.connection_id, self.diff, patched=patched, current=self.current, after_state=after_state
+        )
 
 
 def _quote(ids: Sequence[str]) -> str:
@@ -171,10 +177,10 @@ def apply_all(
 
     def send(connection_id: str) -> dict[str, Any]:
         plan = plans[connection_id]
-        hook.update_connection(
+        after_state = hook.update_connection(
             connection_id, current_state=plan.current, **fields.body_for_changes(plan.diff, plan.body)
         )
-        entry = plan.entry(patched=True)
+        entry = plan.entry(patched=True, after_state=after_state)
         log.info("Connection %s changed: %s", connection_id, changes.describe(entry))
         return entry
 
