@@ -26,6 +26,7 @@ from fivetran_provider._compat import (
     amask_secret,
     mask_secret,
 )
+from fivetran_provider.budget import DEFAULT_RESERVE, RateBudget, budget_for, validate_reserve
 from fivetran_provider.exceptions import (
     FivetranAPIError,
     FivetranConfigurationError,
@@ -198,6 +199,7 @@ class ClientSettings:
     :param connect_timeout: seconds to wait for a TCP connection.
     :param read_timeout: seconds to wait for an answer.
     :param retry_policy: how to retry.
+    :param rate_limit_reserve: share of the hourly API budget below which polling slows down.
     """
 
     base_url: str
@@ -206,6 +208,12 @@ class ClientSettings:
     connect_timeout: float
     read_timeout: float
     retry_policy: RetryPolicy
+    rate_limit_reserve: float = DEFAULT_RESERVE
+
+    @property
+    def budget(self) -> RateBudget:
+        """The account's API budget shared by every client of this process (see :mod:`fivetran_provider.budget`)."""
+        return budget_for(self.base_url, self.api_key, self.rate_limit_reserve)
 
     def __repr__(self) -> str:
         return f"ClientSettings(base_url={self.base_url!r}, api_key=<hidden>, api_secret=<hidden>)"
@@ -327,6 +335,11 @@ class FivetranHook(BaseHook):
             merged = {name: extra(name) for name in RetryPolicy().to_dict()}
             merged.update({key: value for key, value in dict(policy or {}).items() if value is not None})
             retry_policy = RetryPolicy.from_mapping(merged)
+        try:
+            given = extra("rate_limit_reserve")
+            reserve = validate_reserve(DEFAULT_RESERVE if given is None else given)
+        except ValueError as error:
+            raise FivetranConfigurationError(f"Airflow connection {self.fivetran_conn_id!r}: {error}") from None
         return ClientSettings(
             base_url=resolve_base_url(conn.host, conn.port),
             api_key=conn.login,
@@ -334,6 +347,7 @@ class FivetranHook(BaseHook):
             connect_timeout=float(self._connect_timeout or extra("connect_timeout") or DEFAULT_CONNECT_TIMEOUT),
             read_timeout=float(self._read_timeout or extra("read_timeout") or DEFAULT_READ_TIMEOUT),
             retry_policy=retry_policy,
+            rate_limit_reserve=reserve,
         )
 
     def get_conn(self) -> requests.Session:
@@ -378,6 +392,13 @@ class FivetranHook(BaseHook):
         return raise_for_response(response.status_code, response.text, response.headers, method, path)
 
     def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
+        settings = self.__dict__.get("settings") or self.__dict__.get("_async_settings")
+        if settings is not None:  # the account's budget, shared by every client of this process
+            budget = settings.budget
+            budget.observe(headers)
+            retry_after = parse_retry_after(headers.get("Retry-After"))
+            if retry_after is not None:
+                budget.hold_off(retry_after)
         remaining, limit = headers.get("X-Rate-Limit-Remaining"), headers.get("X-Rate-Limit")
         if remaining is None or not remaining.strip().isdigit():
             return
@@ -808,6 +829,28 @@ class FivetranAsyncHook(FivetranHook):
         """
         path = self._connection_path(connection_id)
         return envelope_data(await self.arequest("GET", path), "GET", path)
+
+    async def alist_group_connections(self, group_id: str, *, page_size: int = 1000) -> list[dict[str, Any]]:
+        """Read every connection of a group asynchronously (``GET /v1/connections?group_id=``, all pages).
+
+        :param group_id: the group (destination) id.
+        :param page_size: items per page (1 to 1000).
+        """
+        fields.validate_connection_id(group_id, "group_id")
+        params: dict[str, Any] = {"group_id": group_id, "limit": page_size}
+        items: list[dict[str, Any]] = []
+        while True:
+            data = envelope_data(await self.arequest("GET", "/v1/connections", params=params), "GET", "/v1/connections")
+            page = data.get("items")
+            if not isinstance(page, list):
+                raise FivetranUnexpectedResponseError(
+                    200, None, "list has no 'items' array", method="GET", path="/v1/connections"
+                )
+            items.extend(item for item in page if isinstance(item, dict))
+            cursor = data.get("next_cursor")
+            if not cursor:
+                return items
+            params["cursor"] = cursor
 
     async def astart_sync(self, connection_id: str, force: bool = False) -> dict[str, Any]:
         """Start a sync asynchronously (``POST /v1/connections/{id}/sync``).

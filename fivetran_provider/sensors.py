@@ -163,6 +163,8 @@ class FivetranSyncSensor(BaseSensorOperator):
         except FivetranError as error:
             step = waiter.observe_error(error, polled_at)
         else:
+            group = connection.get("group_id")
+            self._group_id = group if isinstance(group, str) else None  # saves the trigger a lookup
             step = waiter.observe(connection, polled_at)
         if step.action == RESUME:
             self._note(step)
@@ -205,6 +207,7 @@ class FivetranSyncSensor(BaseSensorOperator):
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             resume_rescheduled=self.resume_rescheduled,
+            group_id=getattr(self, "_group_id", None),
         )
         self.defer(
             trigger=trigger,

@@ -219,17 +219,26 @@ class SyncWaitMixin:
 
         # Look once before deferring: a sync that is already over needs no triggerer round trip.
         polled_at = time.time()
+        group_id = None
         try:
-            step = waiter.observe(hook.get_connection_details(connection_id), polled_at)
+            connection = hook.get_connection_details(connection_id)
+            group_id = connection.get("group_id") if isinstance(connection.get("group_id"), str) else None
+            step = waiter.observe(connection, polled_at)
         except FivetranError as error:  # a transient one is left to the trigger
             step = waiter.observe_error(error, polled_at)
         if step.action == DONE:
             _note(operator.log, step)
             return combine_sync_result(result, outcome_from_event(step.event))
-        self._defer_to_trigger(context, hook, waiter, result, timeout)
+        self._defer_to_trigger(context, hook, waiter, result, timeout, group_id)
 
     def _defer_to_trigger(
-        self, context: Context, hook: FivetranHook, waiter: SyncWaiter, result: Any, timeout: float | None
+        self,
+        context: Context,
+        hook: FivetranHook,
+        waiter: SyncWaiter,
+        result: Any,
+        timeout: float | None,
+        group_id: str | None = None,
     ) -> NoReturn:
         from fivetran_provider.triggers import FivetranSyncTrigger
 
@@ -247,6 +256,7 @@ class SyncWaitMixin:
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             resume_rescheduled=waiter.resume_rescheduled,
+            group_id=group_id,
         )
         if result is not None:
             ti = context.get("ti") if isinstance(context, Mapping) else None
