@@ -53,9 +53,22 @@ class RateBudget:
     def observe(self, headers: Mapping[str, str], now: float | None = None) -> None:
         """Record the budget headers of one answer (answers without them change nothing).
 
+        An answer with ``Retry-After`` (a 429) holds polls back until then and says nothing
+        about the budget left afterwards, so its ``X-Rate-Limit-Remaining`` is not recorded:
+        otherwise a spent budget would stretch the polls that could see it refill.
+
         :param headers: the response headers (a case-insensitive mapping).
         :param now: POSIX time of the answer (default: now).
         """
+        moment = time.time() if now is None else now
+        retry_after = headers.get("Retry-After")
+        if retry_after is not None:
+            from fivetran_provider.retry import parse_retry_after
+
+            wait = parse_retry_after(retry_after, now=moment)
+            if wait is not None:
+                self.hold_off(wait, moment)
+            return
         remaining = _header_int(headers, "X-Rate-Limit-Remaining")
         if remaining is None:
             return
@@ -63,7 +76,7 @@ class RateBudget:
         if limit is not None and limit > 0:
             self.limit = limit
         self.remaining = remaining
-        self.observed_at = time.time() if now is None else now
+        self.observed_at = moment
 
     def hold_off(self, seconds: float, now: float | None = None) -> None:
         """Note a 429's ``Retry-After``: no poll should be sent for ``seconds``.

@@ -394,11 +394,7 @@ class FivetranHook(BaseHook):
     def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
         settings = self.__dict__.get("settings") or self.__dict__.get("_async_settings")
         if settings is not None:  # the account's budget, shared by every client of this process
-            budget = settings.budget
-            budget.observe(headers)
-            retry_after = parse_retry_after(headers.get("Retry-After"))
-            if retry_after is not None:
-                budget.hold_off(retry_after)
+            settings.budget.observe(headers)
         remaining, limit = headers.get("X-Rate-Limit-Remaining"), headers.get("X-Rate-Limit")
         if remaining is None or not remaining.strip().isdigit():
             return

@@ -18,8 +18,10 @@ needs (``status``, ``succeeded_at``, ``failed_at``, ``paused``, ``schedule_type`
   cost fewer requests than its pages). A subscription with a shorter interval is simply due
   more often; one that is rescheduled wakes when Fivetran said;
 * a new subscription's first reading joins the group's next planned read when that comes within
-  ``min(interval, 5 s)``, and its first reschedule snaps to a read the group already plans, so
-  waits of one group settle on one schedule and one request serves them all;
+  ``min(interval, 5 s)``; a subscription out of step with its group (new, read alone, or back
+  from an error) waits for the group's next read when that comes within :data:`ALIGN_SHARE` of
+  its interval, or else is taken into the group's next list read early by up to that much, once.
+  So the waits of one group settle on one schedule and one request serves them all;
 * a subscription whose group is unknown is read alone once, which tells its group;
 * a connection missing from its group's list is read alone: deleted (404) or moved to another
   group, its wait ends with an error that says so;
@@ -57,8 +59,8 @@ EARLY_SHARE = 0.05
 JOIN_WINDOW = 0.25
 #: A new subscription joins its group's next planned read when that comes within ``min(interval, this)``.
 FIRST_READ_SPREAD = 5.0
-#: On its first reschedule a subscription snaps to a read its group already plans, up to this
-#: share of its interval earlier than it asked.
+#: A subscription out of step with its group joins the group's next list read if it would be due
+#: within this share of its interval (once: its gap is then shorter, and it is in step after).
 ALIGN_SHARE = 0.5
 #: Items per page of the list endpoint (its maximum).
 PAGE_SIZE = 1000
@@ -122,7 +124,7 @@ class Subscription:
         self.last_polled_at: float | None = None
         self.in_flight = False
         self.waiting: asyncio.Future[Reading] | None = None
-        self.align = True  # snap to the group's schedule at the first reschedule
+        self.align = True  # out of step with the group: join its next list read early
         self.reads = 0
 
     async def next_reading(self, until: float | None = None) -> Reading:
@@ -237,8 +239,7 @@ class SharedPoller:
     def plan(self, sub: Subscription, until: float) -> float:
         """When to read for ``sub`` next, given the time its waiter asked for.
 
-        Stretches the wait in proportion when the API budget is low (never past the deadline)
-        and, on the first reschedule, snaps to a read the group already plans.
+        Stretches the wait in proportion when the API budget is low, never past the deadline.
 
         :param sub: the subscription.
         :param until: POSIX time its waiter asked for.
@@ -248,11 +249,6 @@ class SharedPoller:
             factor = self.budget.stretch_factor()
             if factor > 1.0:
                 until = base + (until - base) * factor
-        if sub.align and sub.group_id is not None:
-            sub.align = False
-            planned = self._latest_group_read(sub.group_id, until - ALIGN_SHARE * sub.interval, until, exclude=sub)
-            if planned is not None:
-                until = planned
         if sub.deadline is not None:
             until = min(until, sub.deadline)
         return until
@@ -262,11 +258,18 @@ class SharedPoller:
             if other is not exclude and not other.in_flight and other.waiting is not None:
                 yield other.due
 
+    def _postpone_to_group(self, sub: Subscription, now: float) -> None:
+        """Let a due subscription that is out of step wait for its group's next read, if that comes soon."""
+        if sub.group_id is None:
+            return
+        planned = min((due for due in self._group_dues(sub.group_id, sub) if due > now), default=None)
+        if planned is None or planned - now > ALIGN_SHARE * sub.interval:
+            return
+        if sub.deadline is None or planned <= sub.deadline:
+            sub.due = planned
+
     def _next_group_read(self, group_id: str, exclude: Subscription) -> float | None:
         return min(self._group_dues(group_id, exclude), default=None)
-
-    def _latest_group_read(self, group_id: str, low: float, high: float, exclude: Subscription) -> float | None:
-        return max((due for due in self._group_dues(group_id, exclude) if low <= due <= high), default=None)
 
     def wake(self) -> None:
         """Make the poller look at its subscriptions again now."""
@@ -297,6 +300,8 @@ class SharedPoller:
                 for sub in self.members:
                     if sub.in_flight or sub.waiting is None:
                         continue
+                    if sub.due <= now and sub.align:
+                        self._postpone_to_group(sub, now)  # wait for its group's next read if that comes soon
                     ready.append(sub)
                     if sub.due <= now:
                         due_now = True
@@ -324,7 +329,7 @@ class SharedPoller:
             group = sub.group_id
             if group not in groups_due or (group is None and sub.due > now):
                 continue
-            if sub.due <= now + EARLY_SHARE * sub.interval:
+            if sub.due <= now + (ALIGN_SHARE if sub.align else EARLY_SHARE) * sub.interval:
                 by_group.setdefault(group, []).append(sub)
         for group, subs in by_group.items():
             for sub in subs:
@@ -344,8 +349,9 @@ class SharedPoller:
     # ------------------------------------------------------------------ reads
 
     @staticmethod
-    def _deliver(subs: Iterable[Subscription], reading: Reading) -> None:
+    def _deliver(subs: Iterable[Subscription], reading: Reading, *, in_step: bool) -> None:
         for sub in subs:
+            sub.align = not in_step
             sub.in_flight = False
             sub.last_polled_at = reading.polled_at
             sub.reads += 1
@@ -371,7 +377,7 @@ class SharedPoller:
         try:
             items = await hook.alist_group_connections(group_id, page_size=PAGE_SIZE)
         except Exception as error:  # judged by each waiter: transient ones keep the waits going
-            self._deliver(subs, Reading(polled_at, None, error))
+            self._deliver(subs, Reading(polled_at, None, error), in_step=False)
             return
         pages = max(1, math.ceil(len(items) / PAGE_SIZE))
         self.group_pages[group_id] = pages
@@ -384,7 +390,7 @@ class SharedPoller:
             if connection is None:
                 missing.append(sub)
             else:
-                self._deliver((sub,), Reading(polled_at, connection, None))
+                self._deliver((sub,), Reading(polled_at, connection, None), in_step=True)
         if missing:  # deleted, or moved to another group: a read of its own says which
             await asyncio.gather(
                 *(
@@ -417,19 +423,20 @@ class SharedPoller:
                     method=error.method,
                     path=error.path,
                 )
-            self._deliver(subs, Reading(polled_at, None, error))
+            self._deliver(subs, Reading(polled_at, None, error), in_step=False)
             return
         except Exception as error:  # judged by each waiter
-            self._deliver(subs, Reading(polled_at, None, error))
+            self._deliver(subs, Reading(polled_at, None, error), in_step=False)
             return
         group = connection.get("group_id")
         if expected_group is not None and isinstance(group, str) and group != expected_group:
-            self._deliver(subs, Reading(polled_at, None, _left_group(sub.connection_id, expected_group, group)))
+            moved = _left_group(sub.connection_id, expected_group, group)
+            self._deliver(subs, Reading(polled_at, None, moved), in_step=False)
             return
         for member in subs:
             if member.group_id is None and isinstance(group, str):
                 self._learn_group(member, group)
-        self._deliver(subs, Reading(polled_at, connection, None))
+        self._deliver(subs, Reading(polled_at, connection, None), in_step=False)
 
     def _learn_group(self, sub: Subscription, group_id: str) -> None:
         sub.group_id = group_id
