@@ -18,10 +18,10 @@ needs (``status``, ``succeeded_at``, ``failed_at``, ``paused``, ``schedule_type`
   cost fewer requests than its pages). A subscription with a shorter interval is simply due
   more often; one that is rescheduled wakes when Fivetran said;
 * a new subscription's first reading joins the group's next planned read when that comes within
-  ``min(interval, 5 s)``; a subscription out of step with its group (new, read alone, or back
-  from an error) waits for the group's next read when that comes within :data:`ALIGN_SHARE` of
-  its interval, or else is taken into the group's next list read early by up to that much, once.
-  So the waits of one group settle on one schedule and one request serves them all;
+  ``min(interval, 5 s)``; waits of a group with the same interval that are out of step (joined
+  later, back from an error) are brought onto one schedule once, the smaller side moving by at
+  most :data:`ALIGN_SHARE` of the interval. So the waits of one group settle on one schedule and
+  one request serves them all;
 * a subscription whose group is unknown is read alone once, which tells its group;
 * a connection missing from its group's list is read alone: deleted (404) or moved to another
   group, its wait ends with an error that says so;
@@ -59,11 +59,14 @@ EARLY_SHARE = 0.05
 JOIN_WINDOW = 0.25
 #: A new subscription joins its group's next planned read when that comes within ``min(interval, this)``.
 FIRST_READ_SPREAD = 5.0
-#: A subscription out of step with its group joins the group's next list read if it would be due
-#: within this share of its interval (once: its gap is then shorter, and it is in step after).
+#: Waits of a group out of step with each other are merged onto one schedule when their reads are
+#: at most this share of their interval apart (the smaller side moves, once).
 ALIGN_SHARE = 0.5
 #: Items per page of the list endpoint (its maximum).
 PAGE_SIZE = 1000
+#: A list read hands its readings out this many at a time, letting the event loop run in between:
+#: each reading wakes a trigger that judges it, and a thousand at once would stall the loop.
+DELIVERY_SLICE = 32
 
 
 class Reading(NamedTuple):
@@ -91,7 +94,6 @@ class Subscription:
     """
 
     __slots__ = (
-        "align",
         "connection_id",
         "deadline",
         "due",
@@ -124,7 +126,6 @@ class Subscription:
         self.last_polled_at: float | None = None
         self.in_flight = False
         self.waiting: asyncio.Future[Reading] | None = None
-        self.align = True  # out of step with the group: join its next list read early
         self.reads = 0
 
     async def next_reading(self, until: float | None = None) -> Reading:
@@ -200,7 +201,6 @@ class SharedPoller:
             planned = self._next_group_read(group_id, exclude=sub)
             if planned is not None and planned <= now + min(interval, FIRST_READ_SPREAD):
                 first = planned
-                sub.align = False
             self.groups.setdefault(group_id, {})[sub] = None
         sub.due = first if deadline is None else min(first, deadline)
         self.members[sub] = None
@@ -258,16 +258,6 @@ class SharedPoller:
             if other is not exclude and not other.in_flight and other.waiting is not None:
                 yield other.due
 
-    def _postpone_to_group(self, sub: Subscription, now: float) -> None:
-        """Let a due subscription that is out of step wait for its group's next read, if that comes soon."""
-        if sub.group_id is None:
-            return
-        planned = min((due for due in self._group_dues(sub.group_id, sub) if due > now), default=None)
-        if planned is None or planned - now > ALIGN_SHARE * sub.interval:
-            return
-        if sub.deadline is None or planned <= sub.deadline:
-            sub.due = planned
-
     def _next_group_read(self, group_id: str, exclude: Subscription) -> float | None:
         return min(self._group_dues(group_id, exclude), default=None)
 
@@ -300,8 +290,6 @@ class SharedPoller:
                 for sub in self.members:
                     if sub.in_flight or sub.waiting is None:
                         continue
-                    if sub.due <= now and sub.align:
-                        self._postpone_to_group(sub, now)  # wait for its group's next read if that comes soon
                     ready.append(sub)
                     if sub.due <= now:
                         due_now = True
@@ -319,27 +307,66 @@ class SharedPoller:
                 del _pollers[self.key]
 
     def _dispatch(self, ready: list[Subscription], now: float) -> None:
-        """Start the reads for every due subscription (and those of their groups due soon)."""
+        """Start the reads of every group with a due subscription."""
         by_group: dict[str | None, list[Subscription]] = {}
-        groups_due: set[str | None] = set()
         for sub in ready:
-            if sub.due <= now:
-                groups_due.add(sub.group_id)
-        for sub in ready:
-            group = sub.group_id
-            if group not in groups_due or (group is None and sub.due > now):
+            by_group.setdefault(sub.group_id, []).append(sub)
+        for group, members in by_group.items():
+            if not any(sub.due <= now for sub in members):
                 continue
-            if sub.due <= now + (ALIGN_SHARE if sub.align else EARLY_SHARE) * sub.interval:
-                by_group.setdefault(group, []).append(sub)
-        for group, subs in by_group.items():
-            for sub in subs:
-                sub.in_flight = True
-            by_connection = _by_connection(subs)
-            if group is not None and len(by_connection) > self.group_pages.get(group, 1):
-                self._start(self._read_group(group, subs))
+            if group is None:  # group unknown: each read alone, when due
+                self._start_reads(None, [sub for sub in members if sub.due <= now])
             else:
-                for same in by_connection.values():
-                    self._start(self._read_one(same, expected_group=group))
+                due = [sub for sub in members if sub.due <= now + EARLY_SHARE * sub.interval]
+                self._start_reads(group, self._merge_phases(due, members, now))
+
+    @staticmethod
+    def _merge_phases(due: list[Subscription], members: list[Subscription], now: float) -> list[Subscription]:
+        """Bring the waits of a group that poll at the same interval onto one schedule.
+
+        Waits that joined at different times, came back from an error or were read alone may be
+        out of step with the rest of their group (same interval, another phase), which would cost
+        a request per phase for ever. When the group's next read of the same interval comes within
+        :data:`ALIGN_SHARE` of it, the smaller side moves once: the others are read now (early),
+        or the due ones wait for them (late).
+
+        :param due: the group's subscriptions due now.
+        :param members: all its subscriptions waiting for a reading.
+        :param now: current POSIX time.
+        :return: the subscriptions to read now.
+        """
+        intervals = {sub.interval for sub in due}
+        chosen = set(due)
+        others = [
+            sub
+            for sub in members
+            if sub not in chosen and sub.interval in intervals and sub.due <= now + ALIGN_SHARE * sub.interval
+        ]
+        if not others:
+            return due
+        if len(others) <= len(due):
+            return due + others
+        later = min(sub.due for sub in others)
+        moved = {sub.interval for sub in others}
+        keep = []
+        for sub in due:
+            if sub.interval in moved and (sub.deadline is None or later <= sub.deadline):
+                sub.due = later  # the minority waits for the majority's read
+            else:
+                keep.append(sub)
+        return keep
+
+    def _start_reads(self, group: str | None, subs: list[Subscription]) -> None:
+        if not subs:
+            return
+        for sub in subs:
+            sub.in_flight = True
+        by_connection = _by_connection(subs)
+        if group is not None and len(by_connection) > self.group_pages.get(group, 1):
+            self._start(self._read_group(group, subs))
+        else:
+            for same in by_connection.values():
+                self._start(self._read_one(same, expected_group=group))
 
     def _start(self, work: Any) -> None:
         task = self.loop.create_task(work)
@@ -349,9 +376,8 @@ class SharedPoller:
     # ------------------------------------------------------------------ reads
 
     @staticmethod
-    def _deliver(subs: Iterable[Subscription], reading: Reading, *, in_step: bool) -> None:
+    def _deliver(subs: Iterable[Subscription], reading: Reading) -> None:
         for sub in subs:
-            sub.align = not in_step
             sub.in_flight = False
             sub.last_polled_at = reading.polled_at
             sub.reads += 1
@@ -377,7 +403,7 @@ class SharedPoller:
         try:
             items = await hook.alist_group_connections(group_id, page_size=PAGE_SIZE)
         except Exception as error:  # judged by each waiter: transient ones keep the waits going
-            self._deliver(subs, Reading(polled_at, None, error), in_step=False)
+            self._deliver(subs, Reading(polled_at, None, error))
             return
         pages = max(1, math.ceil(len(items) / PAGE_SIZE))
         self.group_pages[group_id] = pages
@@ -385,12 +411,16 @@ class SharedPoller:
         self.list_requests += pages - 1
         by_id = {item.get("id"): item for item in items}
         missing: list[Subscription] = []
+        handed = 0
         for sub in subs:
             connection = by_id.get(sub.connection_id)
             if connection is None:
                 missing.append(sub)
-            else:
-                self._deliver((sub,), Reading(polled_at, connection, None), in_step=True)
+                continue
+            self._deliver((sub,), Reading(polled_at, connection, None))
+            handed += 1
+            if handed % DELIVERY_SLICE == 0:
+                await asyncio.sleep(0)  # let the woken triggers (and everything else) run
         if missing:  # deleted, or moved to another group: a read of its own says which
             await asyncio.gather(
                 *(
@@ -423,20 +453,20 @@ class SharedPoller:
                     method=error.method,
                     path=error.path,
                 )
-            self._deliver(subs, Reading(polled_at, None, error), in_step=False)
+            self._deliver(subs, Reading(polled_at, None, error))
             return
         except Exception as error:  # judged by each waiter
-            self._deliver(subs, Reading(polled_at, None, error), in_step=False)
+            self._deliver(subs, Reading(polled_at, None, error))
             return
         group = connection.get("group_id")
         if expected_group is not None and isinstance(group, str) and group != expected_group:
             moved = _left_group(sub.connection_id, expected_group, group)
-            self._deliver(subs, Reading(polled_at, None, moved), in_step=False)
+            self._deliver(subs, Reading(polled_at, None, moved))
             return
         for member in subs:
             if member.group_id is None and isinstance(group, str):
                 self._learn_group(member, group)
-        self._deliver(subs, Reading(polled_at, connection, None), in_step=False)
+        self._deliver(subs, Reading(polled_at, connection, None))
 
     def _learn_group(self, sub: Subscription, group_id: str) -> None:
         sub.group_id = group_id

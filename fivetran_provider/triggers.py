@@ -196,6 +196,10 @@ class FivetranSyncTrigger(BaseTrigger):
         """Wait with the event loop's shared poller: same judgement, reads shared with the other triggers."""
         from fivetran_provider.polling import shared_poller
 
+        # As when polling alone: triggers started together (a triggerer restart) would otherwise
+        # all look up their Airflow connection in one turn of the event loop. Their first reads
+        # still come together: a newcomer joins its group's next planned read.
+        await asyncio.sleep(random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD)))
         waiter = self._waiter()
         hook = self._hook()
         sub = None
