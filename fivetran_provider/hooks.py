@@ -14,9 +14,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from fivetran_provider import __version__, fields
 from fivetran_provider._compat import (
     AIRFLOW_VERSION,
@@ -42,6 +39,7 @@ if TYPE_CHECKING:
     import ssl
 
     import httpx
+    import requests  # imported when the first session is built: DAG files that only build operators skip it
 
 log = logging.getLogger(__name__)
 
@@ -357,6 +355,9 @@ class FivetranHook(BaseHook):
     @cached_property
     def session(self) -> requests.Session:
         """One keep-alive session with auth and headers, shared by every call of this hook."""
+        import requests
+        from requests.adapters import HTTPAdapter
+
         settings = self.settings
         session = requests.Session()
         session.auth = (settings.api_key, settings.api_secret)
@@ -375,6 +376,8 @@ class FivetranHook(BaseHook):
     # ------------------------------------------------------------------ transport
 
     def _send_once(self, method: str, path: str, body: Any, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        import requests
+
         settings = self.settings
         started = time.monotonic()
         try:

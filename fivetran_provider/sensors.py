@@ -11,19 +11,11 @@ from fivetran_provider import fields
 from fivetran_provider._compat import BaseSensorOperator, PokeReturnValue, default_deferrable
 from fivetran_provider.exceptions import FivetranError, FivetranSensorTimeoutError
 from fivetran_provider.links import FivetranConnectionLink
-from fivetran_provider.sync_status import (
-    DONE,
-    RESUME,
-    SyncWaiter,
-    WaitStep,
-    epoch_to_iso,
-    outcome_from_event,
-    to_iso,
-)
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
     from fivetran_provider.hooks import FivetranHook
+    from fivetran_provider.sync_status import SyncWaiter, WaitStep
 
 
 def default_completed_after(context: Context) -> datetime:
@@ -122,8 +114,10 @@ class FivetranSyncSensor(BaseSensorOperator):
 
     def _given_completed_after(self) -> str | None:
         value = self.completed_after
-        if isinstance(value, str) and value.strip() in ("", "None", "none", "null"):
+        if value is None or (isinstance(value, str) and value.strip() in ("", "None", "none", "null")):
             return None
+        from fivetran_provider.sync_status import to_iso
+
         return to_iso(value, "completed_after")
 
     def completed_after_for(self, context: Context) -> str:
@@ -131,6 +125,8 @@ class FivetranSyncSensor(BaseSensorOperator):
 
         :param context: the task context.
         """
+        from fivetran_provider.sync_status import to_iso
+
         given = self._given_completed_after()
         if given is not None:
             return given
@@ -139,6 +135,8 @@ class FivetranSyncSensor(BaseSensorOperator):
         return iso
 
     def _waiter(self, context: Context, deadline: float | None) -> SyncWaiter:
+        from fivetran_provider.sync_status import SyncWaiter
+
         return SyncWaiter(
             fields.validate_connection_id(self.connection_id),
             baseline=self.completed_after_for(context),
@@ -155,6 +153,8 @@ class FivetranSyncSensor(BaseSensorOperator):
         :param context: the task context.
         :return: a true ``PokeReturnValue`` carrying the outcome once a sync completed, else False.
         """
+        from fivetran_provider.sync_status import DONE, RESUME, outcome_from_event
+
         waiter = self._waiter(context, deadline=None)
         polled_at = time.time()
         step: WaitStep
@@ -184,6 +184,8 @@ class FivetranSyncSensor(BaseSensorOperator):
 
         :param context: the task context.
         """
+        from fivetran_provider.sync_status import epoch_to_iso
+
         if context.get("ti") is not None:
             FivetranConnectionLink.persist(context, fields.validate_connection_id(self.connection_id))
         if not self.deferrable:
@@ -221,6 +223,8 @@ class FivetranSyncSensor(BaseSensorOperator):
         :param context: the task context.
         :param event: the trigger's event payload.
         """
+        from fivetran_provider.sync_status import outcome_from_event
+
         outcome = outcome_from_event(event, timeout_error=FivetranSensorTimeoutError)
         self.log.info("%s", (event or {}).get("message", "Fivetran sync completed."))
         return outcome

@@ -35,19 +35,11 @@ from fivetran_provider.exceptions import (
 )
 from fivetran_provider.links import FivetranConnectionLink, connection_dashboard_url
 from fivetran_provider.operators._common import is_templated
-from fivetran_provider.sync_status import (
-    DONE,
-    RESUME,
-    SyncWaiter,
-    WaitStep,
-    capture_baseline,
-    epoch_to_iso,
-    outcome_from_event,
-)
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
     from fivetran_provider.hooks import FivetranHook
+    from fivetran_provider.sync_status import SyncWaiter, WaitStep
 
 DEFAULT_POLL_INTERVAL = 60.0
 DEFAULT_TIMEOUT = timedelta(hours=24)
@@ -113,6 +105,8 @@ def wait_blocking(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> dict[str,
     :param log: where to log progress.
     :return: the outcome event.
     """
+    from fivetran_provider.sync_status import DONE, RESUME
+
     while True:
         polled_at = time.time()
         step: WaitStep
@@ -180,6 +174,8 @@ class SyncWaitMixin:
         :param hook: the operator's :class:`~fivetran_provider.hooks.FivetranHook`, if it has one.
         :return: the joined result; without waiting the outcome's ``status`` is ``started``.
         """
+        from fivetran_provider.sync_status import DONE, SyncWaiter, outcome_from_event
+
         operator = cast(Any, self)
         if not fields.coerce_bool("wait_for_completion", self.wait_for_completion):
             started = {
@@ -240,6 +236,7 @@ class SyncWaitMixin:
         timeout: float | None,
         group_id: str | None = None,
     ) -> NoReturn:
+        from fivetran_provider.sync_status import epoch_to_iso
         from fivetran_provider.triggers import FivetranSyncTrigger
 
         operator = cast(Any, self)
@@ -284,6 +281,8 @@ class SyncWaitMixin:
         :raises FivetranConnectionPausedError: the connection is paused.
         :raises FivetranSyncTimeoutError: the timeout passed first.
         """
+        from fivetran_provider.sync_status import outcome_from_event
+
         operator = cast(Any, self)
         if result is None:
             ti = context.get("ti") if isinstance(context, Mapping) else None
@@ -406,6 +405,8 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
             self.hook.close()
 
     def _start_and_wait(self, context: Context) -> Any:
+        from fivetran_provider.sync_status import capture_baseline
+
         connection_id = fields.validate_connection_id(self.connection_id)
         if isinstance(context, Mapping) and context.get("ti") is not None:
             FivetranConnectionLink.persist(context, connection_id)
@@ -461,6 +462,8 @@ class FivetranSyncOperator(SyncWaitMixin, BaseOperator):
         self, hook: FivetranHook, connection_id: str, scope: dict[str, list[str]] | None, connection: dict[str, Any]
     ) -> str | None:
         """POST /resync, waiting out a 409 (a running sync) up to three times; return the baseline."""
+        from fivetran_provider.sync_status import capture_baseline
+
         poll_interval = seconds_or_none(self.poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL
         timeout = seconds_or_none(self.timeout, "timeout")
         give_up = None if timeout is None else time.time() + timeout

@@ -21,7 +21,6 @@ from fivetran_provider.operators._common import (
     reject_unknown_arguments,
 )
 from fivetran_provider.operators.sync import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, SyncWaitMixin, seconds_or_none
-from fivetran_provider.sync_status import capture_baseline
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
@@ -217,6 +216,8 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncWaitMixin, BaseOpe
 
         :param context: the task context.
         """
+        from fivetran_provider.sync_status import capture_baseline
+
         self._protect_secrets()
         connection_id = fields.validate_connection_id(self.connection_id)
         requested = self.requested_fields()
