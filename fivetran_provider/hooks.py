@@ -618,6 +618,7 @@ class _AsyncClientPool:
         self._settings = settings
         self._idle: asyncio.LifoQueue[httpx.AsyncClient] = asyncio.LifoQueue()  # warmest connection first
         self._tls: ssl.SSLContext | None = None
+        self._tls_loading: asyncio.Future[ssl.SSLContext] | None = None
 
     def _new_client(self) -> httpx.AsyncClient:
         import httpx
@@ -634,6 +635,18 @@ class _AsyncClientPool:
         )
         self.clients.append(client)
         return client
+
+    async def aprepare(self) -> None:
+        """Load the CA bundle (tens of ms of CPU) in a worker thread, so the first request does not stall the loop."""
+        if self._tls is not None:
+            return
+        if self._tls_loading is None:  # one thread for every hook asking at once
+            import httpx
+
+            self._tls_loading = asyncio.ensure_future(asyncio.to_thread(httpx.create_ssl_context))
+        tls = await asyncio.shield(self._tls_loading)
+        if self._tls is None:
+            self._tls = tls
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request on a free client; the response body is read before the client is freed.

@@ -515,7 +515,8 @@ async def shared_poller(hook: FivetranAsyncHook) -> SharedPoller:
     from fivetran_provider.hooks import _pool_key
 
     settings = await hook.asettings()
-    await hook._aclient()  # borrow the loop's shared clients for as long as the trigger waits
+    pool = await hook._aclient()  # borrow the loop's shared clients for as long as the trigger waits
+    await pool.aprepare()  # loads the CA bundle in a worker thread, not on the event loop
     key = (*_pool_key(settings), tuple(sorted(settings.retry_policy.to_dict().items())))
     poller = _pollers.get(key)
     if poller is None:

@@ -94,6 +94,8 @@ def test_fifty_waits_in_one_group_each_get_their_own_outcome_from_shared_reads(
     # left to the end (so that its wait spans the others) and then synced.
     sim.clear_requests()
 
+    sharing: dict[str, int] = {}
+
     async def scenario() -> dict[str, dict[str, Any]]:
         triggers = {
             cid: make(
@@ -105,7 +107,12 @@ def test_fifty_waits_in_one_group_each_get_their_own_outcome_from_shared_reads(
             for cid in plan
         }
         tasks = {cid: asyncio.create_task(first_event(trigger)) for cid, trigger in triggers.items()}
-        await until_true(lambda: polling.active_pollers() != [] and the_poller().list_requests >= 2)
+        await until_true(
+            lambda: polling.active_pollers() != [] and sum(sub.reads for sub in the_poller().members) >= 100
+        )
+        # While all fifty wait: the readings they were given against the requests sent for them.
+        sharing["readings"] = sum(sub.reads for sub in the_poller().members)
+        sharing["requests"] = len(sim.requests)
         for index in range(30):
             sim.finish_sync(f"conn_{index:02d}", "success")
         for index in range(30, 46):
@@ -129,14 +136,15 @@ def test_fifty_waits_in_one_group_each_get_their_own_outcome_from_shared_reads(
     with pytest.raises(FivetranSyncError):
         outcome_from_event(events["conn_31"])
 
-    # The reads were shared: far fewer requests than the readings the triggers judged.
+    # The reads were shared: while all fifty waited, each request served many of them (per-trigger
+    # polling would send one request per reading); over the whole test, far fewer requests than readings.
+    assert sharing["readings"] >= 100 and sharing["requests"] * 10 <= sharing["readings"], sharing
     readings = sum(event["polls"] for event in events.values())
     lists = list_reads(sim, "group_a")
     singles = single_reads(sim)
     assert all(r.query.get("limit") == "1000" for r in lists)
     assert not any(r.query.get("group_id") == "group_b" for r in sim.requests_for("GET"))
-    assert len(lists) >= 2 and readings >= 50 * 2
-    assert len(lists) + len(singles) <= readings / 5, (len(lists), len(singles), readings)
+    assert len(lists) >= 2 and len(lists) + len(singles) < readings / 2, (len(lists), len(singles), readings)
     # Everything has left: the poller stopped and released the HTTP clients.
     assert polling.active_pollers() == [] and hooks_module._shared_pools == {}
 
@@ -215,7 +223,7 @@ def test_the_group_is_learned_from_the_first_read_when_not_given(
     # fall into step); after that, list reads.
     singles = single_reads(sim)
     expected = {"/v1/connections/conn_a", "/v1/connections/conn_b", "/v1/connections/conn_c"}
-    assert {r.path for r in singles[:3]} == expected
+    assert {r.path for r in singles} == expected
     assert len(singles) <= 6 and len(list_reads(sim, "group_a")) >= 2
 
 
@@ -234,8 +242,9 @@ def test_a_shorter_interval_is_served_on_its_own_schedule(fivetran_conn: Fivetra
         slow = asyncio.create_task(first_event(make("conn_slow", OLD_SUCCESS, group_id="group_a", poll_interval=2.0)))
         await until_true(lambda: polling.active_pollers() != [] and len(the_poller().members) == 2)
         subs = {sub.connection_id: sub for sub in the_poller().members}
-        await until_true(lambda: subs["conn_fast"].reads >= 20)
-        counts = subs["conn_fast"].reads, subs["conn_slow"].reads
+        start = subs["conn_fast"].reads, subs["conn_slow"].reads
+        await until_true(lambda: subs["conn_fast"].reads >= start[0] + 20 and subs["conn_slow"].reads > start[1])
+        counts = subs["conn_fast"].reads - start[0], subs["conn_slow"].reads - start[1]
         sim.finish_sync("conn_fast", "success")
         sim.finish_sync("conn_slow", "success")
         assert (await fast)["status"] == "success"
@@ -244,7 +253,8 @@ def test_a_shorter_interval_is_served_on_its_own_schedule(fivetran_conn: Fivetra
         return counts
 
     fast_reads, slow_reads = asyncio.run(scenario())
-    assert fast_reads >= 20 and 1 <= slow_reads <= 5
+    # Twenty reads of the fast one take at least 0.95 s: the slow one (every 2 s) was read once or twice.
+    assert fast_reads >= 20 and 1 <= slow_reads <= 3, (fast_reads, slow_reads)
 
 
 def test_a_single_waited_connection_is_read_alone(fivetran_conn: FivetranSimulator, hook: FivetranHook) -> None:
