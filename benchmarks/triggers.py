@@ -159,11 +159,16 @@ class Run:
     requests: dict[str, Any] = field(default_factory=dict)  # the simulator's count of this run's requests
 
 
+_PROCESS: list[Any] = []
+
+
 def rss_bytes() -> int:
-    """Resident set size of this process."""
+    """Resident set size of this process (one ``psutil.Process``, built once: building it reads /proc)."""
     import psutil
 
-    return int(psutil.Process().memory_info().rss)
+    if not _PROCESS:
+        _PROCESS.append(psutil.Process())
+    return int(_PROCESS[0].memory_info().rss)
 
 
 def make_trigger_class(share_clients: bool = True) -> type:
