@@ -254,9 +254,17 @@ class SharedPoller:
         return until
 
     def _group_dues(self, group_id: str, exclude: Subscription) -> Iterable[float]:
+        """When the group's subscriptions expect their next read (a read in flight or being judged
+        counts as its next one, one interval on), so a newcomer can join the group's schedule."""
         for other in self.groups.get(group_id, ()):
-            if other is not exclude and not other.in_flight and other.waiting is not None:
+            if other is exclude:
+                continue
+            if other.in_flight:
+                yield other.due + other.interval
+            elif other.waiting is not None:
                 yield other.due
+            elif other.last_polled_at is not None:
+                yield other.last_polled_at + other.interval
 
     def _next_group_read(self, group_id: str, exclude: Subscription) -> float | None:
         return min(self._group_dues(group_id, exclude), default=None)
