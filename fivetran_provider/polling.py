@@ -43,20 +43,21 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from fivetran_provider.budget import RateBudget
-    from fivetran_provider.hooks import FivetranAsyncHook
+    from fivetran_provider.hooks import ClientSettings, FivetranAsyncHook
 
 log = logging.getLogger(__name__)
 
 #: A due read also serves the subscriptions of its group that would be due within this share of
 #: their own interval (their gap is then at most this much shorter).
 EARLY_SHARE = 0.05
-#: A new subscription waits at most this long for others starting at the same time to join its first read.
-JOIN_WINDOW = 0.25
+#: A new subscription waits at most this long (and half its interval) for others starting at the
+#: same time to join its first read; later ones join the group's next read.
+JOIN_WINDOW = 0.05
 #: A new subscription joins its group's next planned read when that comes within ``min(interval, this)``.
 FIRST_READ_SPREAD = 5.0
 #: Waits of a group out of step with each other are merged onto one schedule when their reads are
@@ -196,7 +197,7 @@ class SharedPoller:
         """
         sub = Subscription(self, hook, connection_id, group_id, interval, deadline)
         now = time.time()
-        first = now + min(interval, JOIN_WINDOW)
+        first = now + min(interval / 2, JOIN_WINDOW)
         if group_id is not None:
             planned = self._next_group_read(group_id, exclude=sub)
             if planned is not None and planned <= now + min(interval, FIRST_READ_SPREAD):
@@ -522,7 +523,7 @@ async def shared_poller(hook: FivetranAsyncHook) -> SharedPoller:
     """
     from fivetran_provider.hooks import _pool_key
 
-    settings = await hook.asettings()
+    settings = await _shared_settings(hook)
     pool = await hook._aclient()  # borrow the loop's shared clients for as long as the trigger waits
     await pool.aprepare()  # loads the CA bundle in a worker thread, not on the event loop
     key = (*_pool_key(settings), tuple(sorted(settings.retry_policy.to_dict().items())))
@@ -532,6 +533,37 @@ async def shared_poller(hook: FivetranAsyncHook) -> SharedPoller:
             del _pollers[stale]
         poller = _pollers[key] = SharedPoller(key, settings.budget)
     return poller
+
+
+#: How long the Airflow connection read for one trigger serves the others of its event loop (seconds).
+SETTINGS_TTL = 300.0
+
+_settings: dict[tuple[Any, ...], tuple[float, asyncio.Future[ClientSettings]]] = {}
+
+
+async def _shared_settings(hook: FivetranAsyncHook) -> ClientSettings:
+    """The hook's settings, read from Airflow once for all the triggers of the loop that use the same connection.
+
+    In Airflow 3 each connection lookup of a trigger is a round trip through the supervisor to the
+    API server: a thousand triggers started together would make a thousand. The first one's read
+    (in flight or done, for :data:`SETTINGS_TTL` seconds) serves the rest; a failed read is not kept.
+
+    :param hook: a trigger's async hook.
+    """
+    policy = hook._retry_policy
+    policy_key = tuple(sorted(dict(policy).items())) if isinstance(policy, Mapping) else repr(policy)
+    loop = asyncio.get_running_loop()
+    key = (loop, hook.fivetran_conn_id, hook._connect_timeout, hook._read_timeout, policy_key)
+    now = time.monotonic()
+    entry = _settings.get(key)
+    if entry is None or now - entry[0] > SETTINGS_TTL or (entry[1].done() and entry[1].exception() is not None):
+        for stale in [other for other in _settings if other[0].is_closed()]:
+            del _settings[stale]
+        entry = (now, loop.create_task(hook.asettings()))
+        _settings[key] = entry
+    settings = await asyncio.shield(entry[1])
+    hook._async_settings = settings
+    return settings
 
 
 def active_pollers() -> list[SharedPoller]:

@@ -465,3 +465,32 @@ def test_trigger_kwargs_carry_the_group_and_mode_but_no_credentials(fivetran_con
 
     with pytest.raises(FivetranValidationError, match="group_id"):
         FivetranSyncTrigger("conn_a", group_id="../x")
+
+
+def test_the_airflow_connection_is_read_once_for_all_the_waits_of_a_loop(
+    fivetran_conn: FivetranSimulator, hook: FivetranHook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = fivetran_conn
+    for index in range(20):
+        sim.add_connection(f"conn_{index}", group_id="group_a", succeeded_at=OLD_SUCCESS)
+        sim.plan_syncs(f"conn_{index}", "success", duration=0.2)
+        hook.start_sync(f"conn_{index}")
+    # A spy on the real lookup (it still reads the connection): each call is one round trip to
+    # Airflow, which in a triggerer goes through the supervisor to the API server.
+    reads: list[str] = []
+    real = FivetranAsyncHook.asettings
+
+    async def counting(self: FivetranAsyncHook) -> Any:
+        if self._async_settings is None:
+            reads.append(self.fivetran_conn_id)
+        return await real(self)
+
+    monkeypatch.setattr(FivetranAsyncHook, "asettings", counting)
+
+    async def scenario() -> list[dict[str, Any]]:
+        triggers = [make(f"conn_{index}", OLD_SUCCESS, group_id="group_a") for index in range(20)]
+        return await asyncio.gather(*(first_event(trigger) for trigger in triggers))
+
+    events = asyncio.run(scenario())
+    assert [event["status"] for event in events] == ["success"] * 20
+    assert reads == ["fivetran_default"]
