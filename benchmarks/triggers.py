@@ -29,8 +29,15 @@ Reported:
 The triggers' INFO progress lines (a few per trigger) are not printed, so the terminal does not
 become the thing being measured; warnings still are.
 
-Targets: every trigger polls within 10 % of its interval, worst stall under 50 ms, under 100 MB
-added. Nothing is asserted; figures are printed.
+The triggers run twice in the same run: polling alone (``shared_polling=False``, one
+``GET /v1/connections/{id}`` per wait and interval) and through the event loop's shared poller
+(the default: one ``GET /v1/connections?group_id=…`` per group and interval), with the
+connections spread over ``--groups`` groups (10 by default). The requests each pass cost, as the
+simulator counted them, are printed side by side, with the GC-tracked allocations per poll.
+
+Targets: the shared poller costs at most 2 % of the per-trigger requests, every trigger polls
+within 10 % of its interval, worst stall outside GC under 20 ms, under 50 MB added. Nothing is
+asserted; figures are printed.
 
 Usage::
 
@@ -39,6 +46,8 @@ Usage::
     .venv/bin/python benchmarks/triggers.py --baseline-waits 1000   # a baseline as large as the trigger pass
     .venv/bin/python benchmarks/triggers.py --no-share      # one HTTP client per trigger (the naive way)
     .venv/bin/python benchmarks/triggers.py --gc-freeze     # gc.freeze() Airflow's objects first
+    .venv/bin/python benchmarks/triggers.py --groups 50     # more, smaller groups
+    .venv/bin/python benchmarks/triggers.py --no-alone      # only the shared poller
 """
 
 from __future__ import annotations
@@ -70,7 +79,13 @@ OLD_SUCCESS = "2026-01-01T00:00:00Z"
 
 
 def serve_simulator(
-    pipe: Connection, count: int, min_duration: float, max_duration: float, seed: int, latency: float = 0.0
+    pipe: Connection,
+    count: int,
+    min_duration: float,
+    max_duration: float,
+    seed: int,
+    latency: float = 0.0,
+    groups: int = 10,
 ) -> None:
     """Child process: seed ``count`` connections, start their syncs on request, serve until told to stop.
 
@@ -83,15 +98,22 @@ def serve_simulator(
     :param max_duration: longest sync, seconds.
     :param seed: random seed for the durations.
     :param latency: seconds added to every answer (0: none).
+    :param groups: connections are dealt round-robin into this many groups (destinations).
     """
     from fivetran_provider.testing import FivetranSimulator
 
     rng = random.Random(seed)
     with FivetranSimulator() as sim:
-        ids = [sim.add_connection(succeeded_at=OLD_SUCCESS)["id"] for _ in range(count)]
+        group_ids = [sim.add_group(f"bench_group_{index}")["id"] for index in range(max(1, groups))]
+        created = [
+            sim.add_connection(group_id=group_ids[index % len(group_ids)], succeeded_at=OLD_SUCCESS)
+            for index in range(count)
+        ]
+        ids = [connection["id"] for connection in created]
+        group_of = {connection["id"]: connection["group_id"] for connection in created}
         if latency > 0:
             sim.faults.latency(latency)  # every request, until the simulator stops
-        pipe.send({"url": sim.url, "key": sim.api_key, "secret": sim.api_secret, "ids": ids})
+        pipe.send({"url": sim.url, "key": sim.api_key, "secret": sim.api_secret, "ids": ids, "groups": group_of})
         while True:
             command = pipe.recv()
             if isinstance(command, tuple) and command[0] == "start":
@@ -102,9 +124,16 @@ def serve_simulator(
                 pipe.send("started")
             elif command == "stats":
                 statuses: dict[int, int] = {}
+                kinds = {"list": 0, "single": 0, "other": 0}
                 for recorded in sim.requests:
                     statuses[recorded.status] = statuses.get(recorded.status, 0) + 1
-                pipe.send(statuses)
+                    if recorded.method == "GET" and recorded.path == "/v1/connections":
+                        kinds["list"] += 1
+                    elif recorded.method == "GET" and recorded.path.startswith("/v1/connections/"):
+                        kinds["single"] += 1
+                    else:
+                        kinds["other"] += 1
+                pipe.send({"statuses": statuses, **kinds})
             else:
                 break
 
@@ -126,22 +155,44 @@ class Run:
     finished: float = 0.0
     rss_before: int = 0
     traced_peak: int | None = None
+    gc_collections: list[int] = field(default_factory=lambda: [0, 0, 0])  # per generation, during the run
+    requests: dict[str, Any] = field(default_factory=dict)  # the simulator's count of this run's requests
+
+
+_PROCESS: list[Any] = []
 
 
 def rss_bytes() -> int:
-    """Resident set size of this process."""
+    """Resident set size of this process (one ``psutil.Process``, built once: building it reads /proc)."""
     import psutil
 
-    return int(psutil.Process().memory_info().rss)
+    if not _PROCESS:
+        _PROCESS.append(psutil.Process())
+    return int(_PROCESS[0].memory_info().rss)
 
 
 def make_trigger_class(share_clients: bool = True) -> type:
-    """The real trigger class, recording when each poll starts.
+    """The real trigger class, recording when each poll starts (the ``polled_at`` its waiter is given).
+
+    Works in both modes (shared poller or polling alone), since both feed every read to the
+    trigger's :class:`~fivetran_provider.sync_status.SyncWaiter` with the time it was started.
 
     :param share_clients: let the triggers' hooks share the event loop's HTTP clients (the
         default); with False every trigger's hook builds its own.
     """
+    from fivetran_provider.sync_status import SyncWaiter
     from fivetran_provider.triggers import FivetranSyncTrigger
+
+    class RecordingWaiter(SyncWaiter):
+        poll_log: list[float]
+
+        def observe(self, connection: Any, polled_at: float) -> Any:
+            self.poll_log.append(polled_at)
+            return super().observe(connection, polled_at)
+
+        def observe_error(self, error: BaseException, polled_at: float) -> Any:
+            self.poll_log.append(polled_at)
+            return super().observe_error(error, polled_at)
 
     class MeasuredTrigger(FivetranSyncTrigger):
         """The real trigger, recording when each poll starts."""
@@ -153,9 +204,11 @@ def make_trigger_class(share_clients: bool = True) -> type:
             hook.share_clients = share_clients
             return hook
 
-        async def _poll(self, hook: Any, waiter: Any, polled_at: float) -> Any:
-            self.poll_log.append(time.perf_counter())
-            return await super()._poll(hook, waiter, polled_at)
+        def _waiter(self) -> Any:
+            waiter = super()._waiter()
+            waiter.__class__ = RecordingWaiter
+            waiter.poll_log = self.poll_log
+            return waiter
 
         def _note(self, step: Any) -> None:
             if step.warning:  # INFO progress lines are not printed (see the module docstring)
@@ -187,8 +240,8 @@ def make_blocking_trigger_class() -> type:
             hook = FivetranHook(self.fivetran_conn_id)
             try:
                 while True:
-                    self.poll_log.append(time.perf_counter())
                     polled_at = time.time()
+                    self.poll_log.append(polled_at)
                     try:
                         connection = hook.get_connection_details(self.connection_id)  # blocks the loop
                     except Exception as error:
@@ -214,6 +267,8 @@ async def run_triggers(
     freeze: bool = False,
     share_clients: bool = True,
     trigger_class: type | None = None,
+    shared_polling: bool = False,
+    groups: dict[str, str] | None = None,
 ) -> Run:
     """Run one trigger per connection id concurrently and measure.
 
@@ -226,6 +281,8 @@ async def run_triggers(
     :param share_clients: see :func:`make_trigger_class`.
     :param trigger_class: the class to run (default: :func:`make_trigger_class`); it takes the
         real trigger's arguments and appends the start of each poll to ``poll_log``.
+    :param shared_polling: the triggers hand their reads to the event loop's shared poller.
+    :param groups: connection id to group id (passed to the triggers as the operators do).
     """
     if trigger_class is None:
         trigger_class = make_trigger_class(share_clients)
@@ -265,6 +322,7 @@ async def run_triggers(
     gc.collect()
     if freeze:
         gc.freeze()
+    collections_before = [stats["collections"] for stats in gc.get_stats()]
     gc.callbacks.append(on_gc)
     run.rss_before = rss_bytes()
     if trace:
@@ -272,11 +330,13 @@ async def run_triggers(
     deadline = time.time() + 120
     triggers = []
     for connection_id in ids:
+        extra = {"shared_polling": shared_polling, "group_id": (groups or {}).get(connection_id)}
         trigger = trigger_class(
             connection_id,
             baseline=baseline,
             poll_interval=interval,
             deadline=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(deadline)),
+            **extra,
         )
         trigger.poll_log = []
         run.polls[connection_id] = trigger.poll_log
@@ -287,6 +347,9 @@ async def run_triggers(
     rng = random.Random(7)
     run.events = await asyncio.gather(*(one(t, rng.uniform(0, stagger) if stagger else 0.0) for t in triggers))
     run.finished = time.perf_counter()
+    run.gc_collections = [
+        stats["collections"] - before for stats, before in zip(gc.get_stats(), collections_before, strict=True)
+    ]
     if trace:
         run.traced_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
@@ -365,7 +428,20 @@ def report(run: Run, interval: float, label: str) -> dict[str, Any]:
         if outside_gc
         else None,
         "rss_added_mb_peak": round((max(run.rss_samples, default=run.rss_before) - run.rss_before) / 2**20, 1),
+        "gc_collections_by_generation": run.gc_collections,
+        # Each generation-0 collection follows about gc.get_threshold()[0] more container objects
+        # allocated than freed: a proxy for the garbage each poll leaves behind.
+        "gc_tracked_allocations_per_poll": round(run.gc_collections[0] * gc.get_threshold()[0] / total_polls, 1)
+        if total_polls
+        else None,
     }
+    if run.requests:
+        sent = run.requests["list"] + run.requests["single"] + run.requests["other"]
+        figures["requests"] = sent
+        figures["requests_list"] = run.requests["list"]
+        figures["requests_single"] = run.requests["single"]
+        figures["requests_per_minute"] = round(sent / span * 60, 1) if span else None
+        figures["polls_per_request"] = round(total_polls / sent, 1) if sent else None
     if run.traced_peak is not None:
         figures["tracemalloc_peak_mb"] = round(run.traced_peak / 2**20, 1)
     print(json.dumps(figures, indent=2))
@@ -449,6 +525,52 @@ def compare(base: dict[str, Any], real: dict[str, Any], interval: float) -> None
         )
 
 
+def compare_requests(alone: dict[str, Any], shared: dict[str, Any], interval: float, groups: int) -> None:
+    """Print what the shared poller costs in requests against triggers polling alone, same run.
+
+    :param alone: :func:`report` of the pass where every trigger polled alone.
+    :param shared: :func:`report` of the shared-poller pass.
+    :param interval: poll interval, seconds.
+    :param groups: number of groups the connections are spread over.
+    """
+    rows = [
+        ("requests per minute", alone.get("requests_per_minute"), shared.get("requests_per_minute")),
+        ("requests in all", alone.get("requests"), shared.get("requests")),
+        ("polls judged per request", alone.get("polls_per_request"), shared.get("polls_per_request")),
+        ("poll gaps within 10% of the interval", alone["share_within_10pct"], shared["share_within_10pct"]),
+        ("worst stall outside GC (ms)", alone["stall_ms_worst_not_during_gc"], shared["stall_ms_worst_not_during_gc"]),
+        ("worst stall (ms)", alone["stall_ms_worst"], shared["stall_ms_worst"]),
+        ("RSS added (MB)", alone["rss_added_mb_peak"], shared["rss_added_mb_peak"]),
+        (
+            "GC-tracked allocations per poll",
+            alone["gc_tracked_allocations_per_poll"],
+            shared["gc_tracked_allocations_per_poll"],
+        ),
+        ("gen-2 collections", alone["gc_collections_by_generation"][2], shared["gc_collections_by_generation"][2]),
+    ]
+    print(
+        f"Requests (same run): {alone['triggers']} waits over {groups} groups, interval {interval:g} s; "
+        "'alone' = every trigger polls GET /v1/connections/{id}, 'shared' = one poller per event loop"
+    )
+    width = max(len(row[0]) for row in rows)
+    print(f"  {'':<{width}}  {'alone':>10}  {'shared':>10}")
+    for name, left, right in rows:
+        print(f"  {name:<{width}}  {left!s:>10}  {right!s:>10}")
+    a, b = alone.get("requests_per_minute"), shared.get("requests_per_minute")
+    if a and b:
+        print(f"  shared/alone requests per minute: {b / a:.2%} (target: at most 2%)")
+        nominal = alone["triggers"] * 60 / interval
+        print(
+            f"  shared requests per minute against the nominal per-trigger cost ({nominal:g}/min, one read per "
+            f"wait per interval): {b / nominal:.2%}"
+        )
+    pa, pb = alone.get("polls_per_request"), shared.get("polls_per_request")
+    if pa and pb:
+        print(f"  requests per poll judged, shared/alone: {pa / pb:.2%} (the same work: a poll is one judged read)")
+        per_interval = b * interval / 60
+        print(f"  shared requests per poll interval: {per_interval:.1f} for {groups} groups")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--triggers", type=int, default=1000)
@@ -475,6 +597,10 @@ def main(argv: list[str] | None = None) -> int:
         help="syncs the blocking baseline waits for (default 200; fewer than --triggers keeps the run short)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the blocking baseline pass")
+    parser.add_argument("--groups", type=int, default=10, help="groups the connections are spread over (default 10)")
+    parser.add_argument(
+        "--no-alone", action="store_true", help="skip the pass where every trigger polls alone (no request comparison)"
+    )
     args = parser.parse_args(argv)
     baseline_waits = 0 if args.no_baseline else args.baseline_waits
 
@@ -483,7 +609,15 @@ def main(argv: list[str] | None = None) -> int:
     parent, child = context.Pipe()
     server = context.Process(
         target=serve_simulator,
-        args=(child, max(args.triggers, baseline_waits), args.min_duration, args.max_duration, 1, args.latency),
+        args=(
+            child,
+            max(args.triggers, baseline_waits),
+            args.min_duration,
+            args.max_duration,
+            1,
+            args.latency,
+            args.groups,
+        ),
         daemon=True,
     )
     server.start()
@@ -507,17 +641,28 @@ def main(argv: list[str] | None = None) -> int:
             "polling with the synchronous FivetranHook from a coroutine (blocking requests on the event loop), "
             f"then asyncio.sleep({args.interval:g}); same simulator latency, same measurement"
         )
-    # (label, connections, trace, blocking baseline)
-    passes: list[tuple[str, int, bool, bool]] = []
+    # (key, label, connections, trace, blocking baseline, shared poller)
+    passes: list[tuple[str, str, int, bool, bool, bool]] = []
     if baseline_waits:
         passes.append(
-            (f"baseline: blocking client in a coroutine, {baseline_waits} waits", baseline_waits, False, True)
+            (
+                "baseline",
+                f"baseline: blocking client in a coroutine, {baseline_waits} waits",
+                baseline_waits,
+                False,
+                True,
+                False,
+            )
         )
-    passes.append(("timing + RSS", args.triggers, False, False))
+    if not args.no_alone:
+        passes.append(("alone", "triggers polling alone: timing + RSS", args.triggers, False, False, False))
+    passes.append(("trigger", "shared poller: timing + RSS", args.triggers, False, False, True))
     if not args.no_trace:
-        passes.append(("tracemalloc (memory only; its overhead distorts timings)", args.triggers, True, False))
+        passes.append(
+            ("traced", "shared poller, tracemalloc (memory only; distorts timings)", args.triggers, True, False, True)
+        )
     results: dict[str, dict[str, Any]] = {}
-    for label, count, trace, blocking in passes:
+    for key, label, count, trace, blocking, shared in passes:
         baseline = epoch_to_iso(time.time())  # every sync of this pass starts (and ends) after it
         parent.send(("start", count))
         parent.recv()
@@ -531,12 +676,14 @@ def main(argv: list[str] | None = None) -> int:
                 args.gc_freeze,
                 share_clients=not args.no_share,
                 trigger_class=make_blocking_trigger_class() if blocking else None,
+                shared_polling=shared,
+                groups=info["groups"],
             )
         )
         parent.send("stats")
-        statuses = parent.recv()
-        print(f"--- {label}: simulator answered {statuses}")
-        results["baseline" if blocking else "traced" if trace else "trigger"] = report(run, args.interval, label)
+        run.requests = parent.recv()
+        print(f"--- {label}: simulator answered {run.requests}")
+        results[key] = report(run, args.interval, label)
     parent.send("stop")
     server.join(timeout=10)
     first = results["trigger"]
@@ -558,6 +705,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if "baseline" in results:
         compare(results["baseline"], first, args.interval)
+    if "alone" in results:
+        compare_requests(results["alone"], first, args.interval, args.groups)
     return 0
 
 

@@ -17,8 +17,10 @@ try:  # Airflow 3: the class the task SDK's sensors catch
 except ImportError:  # pragma: no cover - Airflow 2
     from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef,attr-defined,unused-ignore]
 
-# Triggers live outside ``airflow.sdk`` (Airflow 3.3) and at the same path on Airflow 2.
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+# Triggers live outside ``airflow.sdk`` (Airflow 3.3) and at the same path on Airflow 2. They are
+# imported on first use (see ``__getattr__`` below): DAG files that only build operators skip them.
+if TYPE_CHECKING:
+    from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 AIRFLOW_VERSION: str = airflow.__version__
 AIRFLOW_V_3_PLUS: bool = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
@@ -206,3 +208,15 @@ __all__ = [
     "redact",
     "require_airflow_3",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``BaseTrigger`` and ``TriggerEvent``, imported when first asked for (only the triggerer needs them).
+
+    :param name: the attribute asked for.
+    """
+    if name in ("BaseTrigger", "TriggerEvent"):
+        from airflow.triggers import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

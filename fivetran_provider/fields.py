@@ -11,7 +11,6 @@ allowed.
 from __future__ import annotations
 
 import ast
-import difflib
 import json
 import math
 import re
@@ -260,9 +259,37 @@ def is_secret_key(key: str) -> bool:
 # Coercion of single values
 # --------------------------------------------------------------------------------------------
 
-_INT_TEXT = re.compile(r"[+-]?\d+")
-_HOUR_TEXT = re.compile(r"([01]?\d|2[0-3]):00(:00)?")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+class _Pattern:
+    """A regular expression compiled on first use, so importing the catalogue (DAG parsing) stays cheap."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def _get(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.source)
+        return self._compiled
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        """:meth:`re.Pattern.fullmatch`.
+
+        :param text: the text.
+        """
+        return self._get().fullmatch(text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """:meth:`re.Pattern.search`.
+
+        :param text: the text.
+        """
+        return self._get().search(text)
+
+
+_INT_TEXT = _Pattern(r"[+-]?\d+")
+_HOUR_TEXT = _Pattern(r"([01]?\d|2[0-3]):00(:00)?")
+_CONTROL_CHARS = _Pattern(r"[\x00-\x1f\x7f]")
 
 
 def _fail(spec: FieldSpec, value: Any, reason: str | None = None) -> FivetranValidationError:
@@ -487,6 +514,8 @@ def field_spec(name: str) -> FieldSpec:
     try:
         return FIELDS[name]
     except KeyError:
+        import difflib  # only for the error message
+
         close = difflib.get_close_matches(str(name), PATCH_FIELDS, n=1, cutoff=0.6)
         hint = f"Did you mean '{close[0]}'?" if close else None
         raise FivetranValidationError(
@@ -518,6 +547,8 @@ def _check_schedule(schedule: dict[str, Any]) -> dict[str, Any]:
     allowed_keys = {"schedule_type", "interval", "time_of_day", "days_of_week", "cron"}
     for key in schedule:
         if key not in allowed_keys:
+            import difflib  # only for the error message
+
             close = difflib.get_close_matches(key, sorted(allowed_keys), n=1)
             raise FivetranValidationError(
                 f"schedule.{key}",

@@ -15,9 +15,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from fivetran_provider import __version__, fields, outcome
 from fivetran_provider._compat import (
     AIRFLOW_VERSION,
@@ -27,6 +24,7 @@ from fivetran_provider._compat import (
     amask_secret,
     mask_secret,
 )
+from fivetran_provider.budget import DEFAULT_RESERVE, RateBudget, budget_for, validate_reserve
 from fivetran_provider.exceptions import (
     FivetranAPIError,
     FivetranConfigurationError,
@@ -46,6 +44,7 @@ if TYPE_CHECKING:
     import ssl
 
     import httpx
+    import requests  # imported when the first session is built: DAG files that only build operators skip it
 
 log = logging.getLogger(__name__)
 
@@ -296,6 +295,7 @@ class ClientSettings:
     :param read_timeout: seconds to wait for an answer.
     :param retry_policy: how to retry.
     :param call_deadline: seconds one whole call may take, answer included.
+    :param rate_limit_reserve: share of the hourly API budget below which polling slows down.
     """
 
     base_url: str
@@ -305,6 +305,12 @@ class ClientSettings:
     read_timeout: float
     retry_policy: RetryPolicy
     call_deadline: float = DEFAULT_READ_TIMEOUT + DEFAULT_DEADLINE_MARGIN
+    rate_limit_reserve: float = DEFAULT_RESERVE
+
+    @property
+    def budget(self) -> RateBudget:
+        """The account's API budget shared by every client of this process (see :mod:`fivetran_provider.budget`)."""
+        return budget_for(self.base_url, self.api_key, self.rate_limit_reserve)
 
     def __repr__(self) -> str:
         return f"ClientSettings(base_url={self.base_url!r}, api_key=<hidden>, api_secret=<hidden>)"
@@ -441,6 +447,11 @@ class FivetranHook(BaseHook):
             "read_timeout", self._read_timeout or extra("read_timeout") or DEFAULT_READ_TIMEOUT
         )
         deadline = self._call_deadline or extra("call_deadline") or read_timeout + DEFAULT_DEADLINE_MARGIN
+        try:
+            given = extra("rate_limit_reserve")
+            reserve = validate_reserve(DEFAULT_RESERVE if given is None else given)
+        except ValueError as error:
+            raise FivetranConfigurationError(f"Airflow connection {self.fivetran_conn_id!r}: {error}") from None
         return ClientSettings(
             base_url=resolve_base_url(conn.host, conn.port),
             api_key=conn.login,
@@ -449,6 +460,7 @@ class FivetranHook(BaseHook):
             read_timeout=read_timeout,
             retry_policy=retry_policy,
             call_deadline=_positive_seconds("call_deadline", deadline),
+            rate_limit_reserve=reserve,
         )
 
     def get_conn(self) -> requests.Session:
@@ -458,6 +470,9 @@ class FivetranHook(BaseHook):
     @cached_property
     def session(self) -> requests.Session:
         """One keep-alive session with auth and headers, shared by every call of this hook."""
+        import requests
+        from requests.adapters import HTTPAdapter
+
         settings = self.settings
         session = requests.Session()
         session.auth = (settings.api_key, settings.api_secret)
@@ -514,6 +529,9 @@ class FivetranHook(BaseHook):
         return raise_for_response(response.status_code, text, response.headers, method, path)
 
     def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
+        settings = self.__dict__.get("settings") or self.__dict__.get("_async_settings")
+        if settings is not None:  # the account's budget, shared by every client of this process
+            settings.budget.observe(headers)
         remaining, limit = headers.get("X-Rate-Limit-Remaining"), headers.get("X-Rate-Limit")
         if remaining is None or not remaining.strip().isdigit():
             return
@@ -861,6 +879,7 @@ class _AsyncClientPool:
         self._settings = settings
         self._idle: asyncio.LifoQueue[httpx.AsyncClient] = asyncio.LifoQueue()  # warmest connection first
         self._tls: ssl.SSLContext | None = None
+        self._tls_loading: asyncio.Future[ssl.SSLContext] | None = None
 
     def _new_client(self) -> httpx.AsyncClient:
         import httpx
@@ -877,6 +896,18 @@ class _AsyncClientPool:
         )
         self.clients.append(client)
         return client
+
+    async def aprepare(self) -> None:
+        """Load the CA bundle (tens of ms of CPU) in a worker thread, so the first request does not stall the loop."""
+        if self._tls is not None:
+            return
+        if self._tls_loading is None:  # one thread for every hook asking at once
+            import httpx
+
+            self._tls_loading = asyncio.ensure_future(asyncio.to_thread(httpx.create_ssl_context))
+        tls = await asyncio.shield(self._tls_loading)
+        if self._tls is None:
+            self._tls = tls
 
     async def request(self, method: str, url: str, *, deadline: float | None = None, **kwargs: Any) -> httpx.Response:
         """Send one request on a free client; the response body is read before the client is freed.
@@ -1091,6 +1122,28 @@ class FivetranAsyncHook(FivetranHook):
         """
         path = self._connection_path(connection_id)
         return envelope_data(await self.arequest("GET", path), "GET", path)
+
+    async def alist_group_connections(self, group_id: str, *, page_size: int = 1000) -> list[dict[str, Any]]:
+        """Read every connection of a group asynchronously (``GET /v1/connections?group_id=``, all pages).
+
+        :param group_id: the group (destination) id.
+        :param page_size: items per page (1 to 1000).
+        """
+        fields.validate_connection_id(group_id, "group_id")
+        params: dict[str, Any] = {"group_id": group_id, "limit": page_size}
+        items: list[dict[str, Any]] = []
+        while True:
+            data = envelope_data(await self.arequest("GET", "/v1/connections", params=params), "GET", "/v1/connections")
+            page = data.get("items")
+            if not isinstance(page, list):
+                raise FivetranUnexpectedResponseError(
+                    200, None, "list has no 'items' array", method="GET", path="/v1/connections"
+                )
+            items.extend(item for item in page if isinstance(item, dict))
+            cursor = data.get("next_cursor")
+            if not cursor:
+                return items
+            params["cursor"] = cursor
 
     async def astart_sync(
         self, connection_id: str, force: bool = False, *, baseline: Mapping[str, Any] | None = None

@@ -13,19 +13,11 @@ from fivetran_provider._compat import BaseSensorOperator, PokeReturnValue, defau
 from fivetran_provider.exceptions import FivetranError, FivetranSensorTimeoutError
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.lookup import check_target, resolve_connection_id
-from fivetran_provider.sync_status import (
-    DONE,
-    RESUME,
-    SyncWaiter,
-    WaitStep,
-    epoch_to_iso,
-    outcome_from_event,
-    to_iso,
-)
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
     from fivetran_provider.hooks import FivetranHook
+    from fivetran_provider.sync_status import SyncWaiter, WaitStep
 
 
 def default_completed_after(context: Context) -> datetime:
@@ -160,8 +152,10 @@ class FivetranSyncSensor(BaseSensorOperator):
 
     def _given_completed_after(self) -> str | None:
         value = self.completed_after
-        if isinstance(value, str) and value.strip() in ("", "None", "none", "null"):
+        if value is None or (isinstance(value, str) and value.strip() in ("", "None", "none", "null")):
             return None
+        from fivetran_provider.sync_status import to_iso
+
         return to_iso(value, "completed_after")
 
     def completed_after_for(self, context: Context) -> str:
@@ -169,6 +163,8 @@ class FivetranSyncSensor(BaseSensorOperator):
 
         :param context: the task context.
         """
+        from fivetran_provider.sync_status import to_iso
+
         given = self._given_completed_after()
         if given is not None:
             return given
@@ -177,6 +173,8 @@ class FivetranSyncSensor(BaseSensorOperator):
         return iso
 
     def _waiter(self, context: Context, deadline: float | None) -> SyncWaiter:
+        from fivetran_provider.sync_status import SyncWaiter
+
         return SyncWaiter(
             self.target_id(),
             baseline=self.completed_after_for(context),
@@ -193,6 +191,8 @@ class FivetranSyncSensor(BaseSensorOperator):
         :param context: the task context.
         :return: a true ``PokeReturnValue`` carrying the outcome once a sync completed, else False.
         """
+        from fivetran_provider.sync_status import DONE, RESUME, outcome_from_event
+
         waiter = self._waiter(context, deadline=None)
         polled_at = time.time()
         step: WaitStep
@@ -201,6 +201,8 @@ class FivetranSyncSensor(BaseSensorOperator):
         except FivetranError as error:
             step = waiter.observe_error(error, polled_at)
         else:
+            group = connection.get("group_id")
+            self._group_id = group if isinstance(group, str) else None  # saves the trigger a lookup
             step = waiter.observe(connection, polled_at)
         if step.action == RESUME:
             self._note(step)
@@ -220,6 +222,8 @@ class FivetranSyncSensor(BaseSensorOperator):
 
         :param context: the task context.
         """
+        from fivetran_provider.sync_status import epoch_to_iso
+
         if context.get("ti") is not None:
             FivetranConnectionLink.persist(context, self.target_id())
         if not self.deferrable:
@@ -243,6 +247,7 @@ class FivetranSyncSensor(BaseSensorOperator):
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             resume_rescheduled=self.resume_rescheduled,
+            group_id=getattr(self, "_group_id", None),
         )
         self.defer(
             trigger=trigger,
@@ -256,6 +261,8 @@ class FivetranSyncSensor(BaseSensorOperator):
         :param context: the task context.
         :param event: the trigger's event payload.
         """
+        from fivetran_provider.sync_status import outcome_from_event
+
         outcome = outcome_from_event(event, timeout_error=FivetranSensorTimeoutError)
         self.log.info("%s", (event or {}).get("message", "Fivetran sync completed."))
         return self._after_sync(context, outcome)

@@ -35,6 +35,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from fivetran_provider.exceptions import (
@@ -103,9 +104,22 @@ def parse_timestamp(value: Any, name: str = "timestamp") -> datetime | None:
         return value.astimezone(timezone.utc)
     if not isinstance(value, str):
         raise FivetranValidationError(name, value, _TIMESTAMP_HELP)
-    match = _ISO.fullmatch(value.strip())
-    if match is None:
+    moment = _parse_iso(value.strip())
+    if moment is None:
         raise FivetranValidationError(name, value, _TIMESTAMP_HELP)
+    return moment
+
+
+@lru_cache(maxsize=4096)
+def _parse_iso(text: str) -> datetime | None:
+    """ISO-8601 text as an aware UTC datetime, or ``None`` if it is not one.
+
+    Cached: a wait reads the same few timestamps (its baseline, the connection's last
+    ``succeeded_at``) at every poll, and a thousand waits poll every minute.
+    """
+    match = _ISO.fullmatch(text)
+    if match is None:
+        return None
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     micros = int((fraction or "0")[:6].ljust(6, "0"))
     tz = timezone.utc
@@ -118,7 +132,7 @@ def parse_timestamp(value: Any, name: str = "timestamp") -> datetime | None:
             int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micros, tzinfo=tz
         )
     except ValueError:
-        raise FivetranValidationError(name, value, _TIMESTAMP_HELP) from None
+        return None
     return moment.astimezone(timezone.utc)
 
 

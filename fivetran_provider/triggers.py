@@ -75,6 +75,12 @@ class FivetranSyncTrigger(BaseTrigger):
     :param read_timeout: seconds to wait for an answer (``None``: connection extras).
     :param resume_rescheduled: when a ``manual`` connection's sync was rescheduled, ``POST /sync``
         again once ``rescheduled_for`` has come.
+    :param group_id: the connection's group (destination) id, when known (the operators pass the
+        one they read before deferring); otherwise the first read tells it.
+    :param shared_polling: hand the reads to the event loop's
+        :class:`~fivetran_provider.polling.SharedPoller`, which reads all the connections of a
+        group that are due with one list request (default). With False the trigger polls
+        ``GET /v1/connections/{id}`` on its own.
     """
 
     def __init__(
@@ -90,6 +96,8 @@ class FivetranSyncTrigger(BaseTrigger):
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
         resume_rescheduled: bool = True,
+        group_id: str | None = None,
+        shared_polling: bool = True,
     ) -> None:
         super().__init__()
         self.connection_id = fields.validate_connection_id(connection_id)
@@ -103,6 +111,8 @@ class FivetranSyncTrigger(BaseTrigger):
         self.connect_timeout = None if connect_timeout is None else float(connect_timeout)
         self.read_timeout = None if read_timeout is None else float(read_timeout)
         self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
+        self.group_id = None if group_id in (None, "") else fields.validate_connection_id(group_id, "group_id")
+        self.shared_polling = fields.coerce_bool("shared_polling", shared_polling)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """The class path and JSON-serialisable keyword arguments that rebuild this trigger."""
@@ -120,6 +130,8 @@ class FivetranSyncTrigger(BaseTrigger):
                 "connect_timeout": self.connect_timeout,
                 "read_timeout": self.read_timeout,
                 "resume_rescheduled": self.resume_rescheduled,
+                "group_id": self.group_id,
+                "shared_polling": self.shared_polling,
             },
         )
 
@@ -151,6 +163,8 @@ class FivetranSyncTrigger(BaseTrigger):
 
     async def wait(self) -> dict[str, Any]:
         """The polling loop; returns the event payload. The HTTP client is always released."""
+        if self.shared_polling:
+            return await self._wait_shared()
         waiter = self._waiter()
         # Many triggers start at once after a triggerer restart or a mass deferral; a random
         # offset before the first poll spreads their connection lookups and keeps their polls
@@ -176,6 +190,57 @@ class FivetranSyncTrigger(BaseTrigger):
                     return step.event
                 await asyncio.sleep(max(0.0, step.until - time.time()))
         finally:
+            await hook.aclose()
+
+    async def _wait_shared(self) -> dict[str, Any]:
+        """Wait with the event loop's shared poller: same judgement, reads shared with the other triggers."""
+        from fivetran_provider.polling import shared_poller
+
+        # As when polling alone: triggers started together (a triggerer restart) would otherwise
+        # all look up their Airflow connection in one turn of the event loop. Their first reads
+        # still come together: a newcomer joins its group's next planned read.
+        await asyncio.sleep(random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD)))
+        waiter = self._waiter()
+        hook = self._hook()
+        sub = None
+        try:
+            try:
+                poller = await shared_poller(hook)
+            except Exception as error:  # e.g. a missing Airflow connection: judged like a failed poll
+                step = waiter.observe_error(error, time.time())
+                self._note(step)
+                if step.action == DONE:
+                    assert step.event is not None
+                    return step.event
+                raise
+            sub = poller.join(
+                hook, self.connection_id, group_id=self.group_id, interval=self.poll_interval, deadline=waiter.deadline
+            )
+            until: float | None = None
+            while True:
+                reading = await sub.next_reading(until)
+                polled_at = reading.polled_at
+                if reading.connection is not None:
+                    step = waiter.observe(reading.connection, polled_at)
+                else:
+                    assert reading.error is not None
+                    step = waiter.observe_error(reading.error, polled_at)
+                if step.action == RESUME:
+                    self._note(step)
+                    try:
+                        await hook.astart_sync(self.connection_id, force=False)
+                    except Exception as error:  # judged by the waiter: transient ones keep the wait going
+                        step = waiter.observe_error(error, polled_at)
+                    else:
+                        step = waiter.after_resume(polled_at)
+                self._note(step)
+                if step.action == DONE:
+                    assert step.event is not None
+                    return step.event
+                until = step.until
+        finally:
+            if sub is not None:
+                sub.poller.leave(sub)
             await hook.aclose()
 
     async def _poll(self, hook: FivetranAsyncHook, waiter: SyncWaiter, polled_at: float) -> WaitStep:

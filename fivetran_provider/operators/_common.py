@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 import threading
@@ -168,6 +167,8 @@ def reject_unknown_arguments(operator: type, kwargs: Mapping[str, Any]) -> None:
         if name in known:
             continue
         own = [p for p in inspect.signature(operator).parameters if p != "kwargs"]
+        import difflib  # only for the error message
+
         close = difflib.get_close_matches(name, [*own, *sorted(known)], n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise TypeError(f"{operator.__name__} got an unknown argument {name!r}.{hint}")

@@ -38,19 +38,11 @@ from fivetran_provider.lineage import SyncLineageMixin
 from fivetran_provider.links import FivetranConnectionLink, connection_dashboard_url
 from fivetran_provider.lookup import check_target, resolve_connection_id
 from fivetran_provider.operators._common import is_templated
-from fivetran_provider.sync_status import (
-    DONE,
-    RESUME,
-    SyncWaiter,
-    WaitStep,
-    capture_baseline,
-    epoch_to_iso,
-    outcome_from_event,
-)
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
     from fivetran_provider.hooks import FivetranHook
+    from fivetran_provider.sync_status import SyncWaiter, WaitStep
 
 DEFAULT_POLL_INTERVAL = 60.0
 DEFAULT_TIMEOUT = timedelta(hours=24)
@@ -118,6 +110,8 @@ def wait_blocking(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> dict[str,
     :param log: where to log progress.
     :return: the outcome event.
     """
+    from fivetran_provider.sync_status import DONE, RESUME
+
     while True:
         polled_at = time.time()
         step: WaitStep
@@ -185,6 +179,8 @@ class SyncWaitMixin:
         :param hook: the operator's :class:`~fivetran_provider.hooks.FivetranHook`, if it has one.
         :return: the joined result; without waiting the outcome's ``status`` is ``started``.
         """
+        from fivetran_provider.sync_status import DONE, SyncWaiter, outcome_from_event
+
         operator = cast(Any, self)
         if not fields.coerce_bool("wait_for_completion", self.wait_for_completion):
             started = {
@@ -224,18 +220,28 @@ class SyncWaitMixin:
 
         # Look once before deferring: a sync that is already over needs no triggerer round trip.
         polled_at = time.time()
+        group_id = None
         try:
-            step = waiter.observe(hook.get_connection_details(connection_id), polled_at)
+            connection = hook.get_connection_details(connection_id)
+            group_id = connection.get("group_id") if isinstance(connection.get("group_id"), str) else None
+            step = waiter.observe(connection, polled_at)
         except FivetranError as error:  # a transient one is left to the trigger
             step = waiter.observe_error(error, polled_at)
         if step.action == DONE:
             _note(operator.log, step)
             return combine_sync_result(result, outcome_from_event(step.event))
-        self._defer_to_trigger(context, hook, waiter, result, timeout)
+        self._defer_to_trigger(context, hook, waiter, result, timeout, group_id)
 
     def _defer_to_trigger(
-        self, context: Context, hook: FivetranHook, waiter: SyncWaiter, result: Any, timeout: float | None
+        self,
+        context: Context,
+        hook: FivetranHook,
+        waiter: SyncWaiter,
+        result: Any,
+        timeout: float | None,
+        group_id: str | None = None,
     ) -> NoReturn:
+        from fivetran_provider.sync_status import epoch_to_iso
         from fivetran_provider.triggers import FivetranSyncTrigger
 
         operator = cast(Any, self)
@@ -252,6 +258,7 @@ class SyncWaitMixin:
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             resume_rescheduled=waiter.resume_rescheduled,
+            group_id=group_id,
         )
         if result is not None:
             ti = context.get("ti") if isinstance(context, Mapping) else None
@@ -279,6 +286,8 @@ class SyncWaitMixin:
         :raises FivetranConnectionPausedError: the connection is paused.
         :raises FivetranSyncTimeoutError: the timeout passed first.
         """
+        from fivetran_provider.sync_status import outcome_from_event
+
         operator = cast(Any, self)
         if result is None:
             ti = context.get("ti") if isinstance(context, Mapping) else None
@@ -460,6 +469,8 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         return isinstance(result, Mapping) and result.get("operation") == "resync" and result.get("scope") is None
 
     def _start_and_wait(self, context: Context) -> Any:
+        from fivetran_provider.sync_status import capture_baseline
+
         connection_id = resolve_connection_id(
             self.hook,
             connection_id=self.connection_id,
@@ -525,6 +536,8 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         self, hook: FivetranHook, connection_id: str, scope: dict[str, list[str]] | None, connection: dict[str, Any]
     ) -> str | None:
         """POST /resync, waiting out a 409 (a running sync) up to three times; return the baseline."""
+        from fivetran_provider.sync_status import capture_baseline
+
         poll_interval = seconds_or_none(self.poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL
         timeout = seconds_or_none(self.timeout, "timeout")
         give_up = None if timeout is None else time.time() + timeout

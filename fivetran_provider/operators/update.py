@@ -26,7 +26,6 @@ from fivetran_provider.operators._common import (
     reject_unknown_arguments,
 )
 from fivetran_provider.operators.sync import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, SyncWaitMixin, seconds_or_none
-from fivetran_provider.sync_status import capture_baseline
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
@@ -289,6 +288,8 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
 
         :param context: the task context.
         """
+        from fivetran_provider.sync_status import capture_baseline
+
         self._protect_secrets()
         requested = self.requested_fields()
         fields.validate_update(requested, current=ASSUME_NEEDS_MET)
