@@ -78,7 +78,7 @@ class FivetranSyncTrigger(BaseTrigger):
     :param group_id: the connection's group (destination) id, when known (the operators pass the
         one they read before deferring); otherwise the first read tells it.
     :param shared_polling: hand the reads to the event loop's
-        :class:`~fivetran_provider.polling.SharedPoller`, which reads all the connections of a
+        :class:`~fivetran_provider.hooks.polling.SharedPoller`, which reads all the connections of a
         group that are due with one list request (default). With False the trigger polls
         ``GET /v1/connections/{id}`` on its own.
     """
@@ -194,7 +194,7 @@ class FivetranSyncTrigger(BaseTrigger):
 
     async def _wait_shared(self) -> dict[str, Any]:
         """Wait with the event loop's shared poller: same judgement, reads shared with the other triggers."""
-        from fivetran_provider.polling import shared_poller
+        from fivetran_provider.hooks.polling import shared_poller
 
         # As when polling alone: triggers started together (a triggerer restart) would otherwise
         # all look up their Airflow connection in one turn of the event loop. Their first reads

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from fivetran_provider import __version__, _compat
-from fivetran_provider import hooks as hooks_module
 from fivetran_provider.exceptions import (
     FivetranAuthError,
     FivetranBadRequestError,
@@ -25,7 +24,9 @@ from fivetran_provider.exceptions import (
     FivetranTransportError,
     FivetranUnexpectedResponseError,
 )
-from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook, resolve_base_url
+from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook, async_pool, resolve_base_url
+from fivetran_provider.hooks import async_hook as async_hook_module
+from fivetran_provider.hooks import fivetran_hook as fivetran_hook_module
 from fivetran_provider.links import connection_dashboard_url
 from fivetran_provider.testing import FivetranSimulator
 from tests.conftest import FAST_RETRIES
@@ -470,9 +471,9 @@ def test_async_settings_equal_the_sync_ones_and_are_read_with_the_async_api(
     # From here on, only the async variants work: the sync extras property and masker fail.
     monkeypatch.setattr(Connection, "extra_dejson", property(blocking))
     monkeypatch.setattr(_compat, "mask_secret", blocking)
-    monkeypatch.setattr(hooks_module, "mask_secret", blocking)
+    monkeypatch.setattr(fivetran_hook_module, "mask_secret", blocking)
     masked: list[Any] = []
-    monkeypatch.setattr(hooks_module, "amask_secret", masked_too(masked, _compat.amask_secret))
+    monkeypatch.setattr(async_hook_module, "amask_secret", masked_too(masked, _compat.amask_secret))
     async_hook = FivetranAsyncHook(retry_policy={"max_retries": 2})
     assert asyncio.run(async_hook.asettings()) == expected
     assert masked == [fivetran_conn.api_secret]
@@ -519,7 +520,7 @@ def test_async_hooks_of_one_loop_share_one_pool_until_the_last_one_closes(
         alone = FivetranAsyncHook(share_clients=False)  # its own clients, outside the registry
         for hook in [*same, slower, alone]:
             assert (await hook.aget_connection_details("conn"))["id"] == "conn"
-        pools = hooks_module._shared_pools
+        pools = async_pool.shared_pools
         assert len(pools) == 2
         shared = next(pool for pool in pools.values() if pool.users == 3)
         assert [await hook._aclient() for hook in same] == [shared] * 3
@@ -546,14 +547,14 @@ def test_async_hooks_of_one_loop_share_one_pool_until_the_last_one_closes(
         await same[0].aclose()
 
     asyncio.run(scenario())
-    assert hooks_module._shared_pools == {}
+    assert async_pool.shared_pools == {}
 
 
 def test_the_pool_caps_requests_in_flight_and_queues_the_rest(
     fivetran_conn: FivetranSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fivetran_conn.add_connection("conn")
-    monkeypatch.setattr(hooks_module, "MAX_CONCURRENT_REQUESTS", 3)
+    monkeypatch.setattr(async_pool, "MAX_CONCURRENT_REQUESTS", 3)
     fivetran_conn.faults.latency(0.3, count=8, method="GET")
 
     async def scenario() -> tuple[list[dict[str, Any]], int]:
@@ -569,21 +570,21 @@ def test_the_pool_caps_requests_in_flight_and_queues_the_rest(
     assert [answer["id"] for answer in answers] == ["conn"] * 8
     assert clients == 3
     assert time.monotonic() - started >= 0.85  # three rounds of at most three requests
-    assert hooks_module._shared_pools == {}
+    assert async_pool.shared_pools == {}
 
 
 def test_pools_of_event_loops_that_ended_without_aclose_are_forgotten(fivetran_conn: FivetranSimulator) -> None:
     fivetran_conn.add_connection("conn")
     leaked = FivetranAsyncHook()
     asyncio.run(leaked.aget_connection_details("conn"))  # and never closed
-    assert len(hooks_module._shared_pools) == 1
+    assert len(async_pool.shared_pools) == 1
 
     async def next_loop() -> None:
         hook = FivetranAsyncHook()
         await hook.aget_connection_details("conn")
-        [(key, pool)] = hooks_module._shared_pools.items()
+        [(key, pool)] = async_pool.shared_pools.items()
         assert key[0] is asyncio.get_running_loop() and pool.users == 1
         await hook.aclose()
 
     asyncio.run(next_loop())
-    assert hooks_module._shared_pools == {}
+    assert async_pool.shared_pools == {}

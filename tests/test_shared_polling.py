@@ -17,10 +17,8 @@ from typing import Any
 import pytest
 
 from fivetran_provider import budget as budget_module
-from fivetran_provider import hooks as hooks_module
-from fivetran_provider import polling
 from fivetran_provider.exceptions import FivetranNotFoundError, FivetranSyncError
-from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook
+from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook, async_pool, polling
 from fivetran_provider.sync_status import capture_baseline, epoch_to_iso, outcome_from_event
 from fivetran_provider.testing import FivetranSimulator
 from fivetran_provider.triggers import FivetranSyncTrigger
@@ -146,7 +144,7 @@ def test_fifty_waits_in_one_group_each_get_their_own_outcome_from_shared_reads(
     assert not any(r.query.get("group_id") == "group_b" for r in sim.requests_for("GET"))
     assert len(lists) >= 2 and len(lists) + len(singles) < readings / 2, (len(lists), len(singles), readings)
     # Everything has left: the poller stopped and released the HTTP clients.
-    assert polling.active_pollers() == [] and hooks_module._shared_pools == {}
+    assert polling.active_pollers() == [] and async_pool.shared_pools == {}
 
 
 # ------------------------------------------------------------------------------ leaving the group
@@ -301,7 +299,7 @@ def test_cancelled_triggers_leave_and_the_last_one_stops_the_poller(
         await asyncio.gather(*tasks, return_exceptions=True)
         await until_true(lambda: not poller.running and not poller._reads)
         assert poller.members == {} and poller.groups == {}
-        assert polling.active_pollers() == [] and hooks_module._shared_pools == {}
+        assert polling.active_pollers() == [] and async_pool.shared_pools == {}
         # A request cancelled on its way may still reach the simulator's log a little later; after
         # that, nothing polls any more.
         await asyncio.sleep(0.3)

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from fivetran_provider import hooks as hooks_module
 from fivetran_provider.exceptions import FivetranNotFoundError
-from fivetran_provider.hooks import FivetranHook
+from fivetran_provider.hooks import FivetranHook, async_pool
 from fivetran_provider.sync_status import capture_baseline, epoch_to_iso, outcome_from_event, parse_timestamp
 from fivetran_provider.testing import FivetranSimulator
 from fivetran_provider.triggers import FivetranSyncTrigger
@@ -325,7 +324,7 @@ def test_triggers_of_one_loop_share_one_client_and_always_release_it(
             for index in range(5)
         ]
         await asyncio.sleep(0.4)
-        during = [(pool, pool.users) for pool in hooks_module._shared_pools.values()]
+        during = [(pool, pool.users) for pool in async_pool.shared_pools.values()]
         for task in tasks:  # the triggerer cancels triggers whose task was cleared or timed out
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -333,9 +332,9 @@ def test_triggers_of_one_loop_share_one_client_and_always_release_it(
 
     during, pool = asyncio.run(scenario())
     assert len(during) == 1 and during[0][1] == 5
-    assert 1 <= len(pool.clients) <= hooks_module.MAX_CONCURRENT_REQUESTS
+    assert 1 <= len(pool.clients) <= async_pool.MAX_CONCURRENT_REQUESTS
     assert pool.is_closed
-    assert hooks_module._shared_pools == {}
+    assert async_pool.shared_pools == {}
 
 
 def test_trigger_logs_progress_without_credentials(

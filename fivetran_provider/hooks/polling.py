@@ -521,12 +521,12 @@ async def shared_poller(hook: FivetranAsyncHook) -> SharedPoller:
 
     :param hook: a trigger's async hook.
     """
-    from fivetran_provider.hooks import _pool_key
+    from fivetran_provider.hooks.async_pool import pool_key
 
     settings = await _shared_settings(hook)
     pool = await hook._aclient()  # borrow the loop's shared clients for as long as the trigger waits
     await pool.aprepare()  # loads the CA bundle in a worker thread, not on the event loop
-    key = (*_pool_key(settings), tuple(sorted(settings.retry_policy.to_dict().items())))
+    key = (*pool_key(settings), tuple(sorted(settings.retry_policy.to_dict().items())))
     poller = _pollers.get(key)
     if poller is None:
         for stale in [other for other in _pollers if other[0].is_closed()]:

@@ -1,0 +1,42 @@
+"""Hooks for the Fivetran REST API.
+
+* :mod:`~fivetran_provider.hooks.core`: what both clients share: the base URL, request bodies,
+  the reading of every answer into data or a typed error, the retry waits, the client settings.
+* :mod:`~fivetran_provider.hooks.fivetran_hook`: :class:`FivetranHook`, the synchronous client
+  used by operators and sensors (one ``requests.Session``, verified re-sends of side effects).
+* :mod:`~fivetran_provider.hooks.async_pool`: the pool of HTTP clients shared per event loop.
+* :mod:`~fivetran_provider.hooks.async_hook`: :class:`FivetranAsyncHook`, for triggers.
+* :mod:`~fivetran_provider.hooks.polling`: one status poller per event loop, shared by waits.
+"""
+
+from __future__ import annotations
+
+from fivetran_provider.hooks.async_hook import FivetranAsyncHook
+from fivetran_provider.hooks.core import (
+    ACCEPT,
+    DEFAULT_API_URL,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    USER_AGENT,
+    ClientSettings,
+    envelope_data,
+    raise_for_response,
+    resolve_base_url,
+    retry_wait,
+)
+from fivetran_provider.hooks.fivetran_hook import FivetranHook
+
+__all__ = [
+    "ACCEPT",
+    "DEFAULT_API_URL",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_READ_TIMEOUT",
+    "USER_AGENT",
+    "ClientSettings",
+    "FivetranAsyncHook",
+    "FivetranHook",
+    "envelope_data",
+    "raise_for_response",
+    "resolve_base_url",
+    "retry_wait",
+]

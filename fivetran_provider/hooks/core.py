@@ -1,0 +1,300 @@
+"""The HTTP core shared by the synchronous and asynchronous clients.
+
+The API base URL, request bodies, the reading of every answer (success envelope, typed error,
+redirect), the retry waits of the one retry policy, and the client settings resolved from the
+Airflow connection.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from fivetran_provider import __version__, fields
+from fivetran_provider._compat import (
+    AIRFLOW_VERSION,
+    mask_secret,
+)
+from fivetran_provider.budget import DEFAULT_RESERVE, RateBudget, budget_for
+from fivetran_provider.exceptions import (
+    FivetranAPIError,
+    FivetranConfigurationError,
+    FivetranRateLimitError,
+    FivetranRedirectError,
+    FivetranTransportError,
+    FivetranUnexpectedResponseError,
+    FivetranValidationError,
+    error_class_for_status,
+    short_error,
+)
+from fivetran_provider.retry import RETRY, RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    pass  # imported when the first session is built: DAG files that only build operators skip it
+
+log = logging.getLogger("fivetran_provider.hooks")
+
+DEFAULT_API_URL = "https://api.fivetran.com"
+ACCEPT = "application/json;version=2"
+USER_AGENT = f"airflow-provider-fivetran-connections/{__version__} apache-airflow/{AIRFLOW_VERSION}"
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 90.0  # Fivetran stops server-side work after 60 s; wait a little longer.
+#: Seconds the whole call may take beyond the read timeout (connecting, sending, reading the
+#: answer), so an answer that trickles in byte by byte cannot hold a worker or a trigger.
+DEFAULT_DEADLINE_MARGIN = 30.0
+MIN_MASKED_LENGTH = 5
+
+
+def resolve_base_url(host: str | None, port: int | None = None) -> str:
+    """Turn an Airflow connection's host (and port) into the API base URL.
+
+    An empty host means ``https://api.fivetran.com``; a host without scheme gets ``https://``.
+    Plain ``http://`` is refused for anything but loopback addresses (the simulator).
+
+    :param host: the connection's host, with or without scheme and port.
+    :param port: the connection's port, used when the host has none.
+    """
+    text = (host or "").strip()
+    if not text:
+        return DEFAULT_API_URL
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FivetranConfigurationError(f"Unusable Fivetran host {host!r}: expected https://<host>[:port]")
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if port and parts.port is None:
+        netloc = f"{netloc}:{port}"
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise FivetranConfigurationError(
+            f"Refusing plain http:// to {parts.hostname}: credentials would travel unencrypted. "
+            "Use https://, or a loopback address for a local simulator."
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):
+        path = path[: -len("/v1")]
+    return f"{parts.scheme}://{netloc}{path}"
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def encode_body(body: Any) -> str | None:
+    """Serialise a request body as strict JSON (no ``NaN``/``Infinity``), before anything is sent.
+
+    :param body: the JSON body, or ``None`` for none.
+    :raises FivetranValidationError: if the body is not strict JSON.
+    """
+    if body is None:
+        return None
+    try:
+        return json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise FivetranValidationError(
+            "body",
+            f"<a value that is not strict JSON: {type(error).__name__}>",
+            "JSON objects, arrays, strings, finite numbers, booleans and null",
+            show_value=True,
+        ) from None
+
+
+def redirect_error(status: int, headers: Mapping[str, str], method: str, path: str) -> FivetranRedirectError:
+    """The error for a 3xx answer: redirects are never followed.
+
+    :param status: the HTTP status (3xx).
+    :param headers: the response headers.
+    :param method: the request method.
+    :param path: the request path.
+    """
+    location = headers.get("Location") or ""
+    try:
+        host = urlsplit(location).hostname
+    except ValueError:
+        host = None
+    return FivetranRedirectError(status, host, method=method, path=path)
+
+
+def raise_for_response(status: int, text: str, headers: Mapping[str, str], method: str, path: str) -> dict[str, Any]:
+    """Interpret one HTTP answer: return the JSON envelope of a success, raise a typed error otherwise.
+
+    Shared by the synchronous hook and the asynchronous trigger client. A redirect (3xx) raises
+    :class:`~fivetran_provider.exceptions.FivetranRedirectError`: it is never followed.
+
+    :param status: HTTP status.
+    :param text: the response body as text.
+    :param headers: the response headers (case-insensitive mapping).
+    :param method: the request method.
+    :param path: the request path.
+    """
+    if 300 <= status < 400:
+        raise redirect_error(status, headers, method, path)
+    try:
+        body: Any = json.loads(text) if text else None
+    except (ValueError, RecursionError):
+        body = None
+    if 200 <= status < 300:
+        if not isinstance(body, dict):
+            raise FivetranUnexpectedResponseError(
+                status,
+                None,
+                f"expected a JSON object, got {len(text)} bytes of non-JSON",
+                method=method,
+                path=path,
+            )
+        return body
+    code = body.get("code") if isinstance(body, dict) else None
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, str) or not message:
+        message = f"non-JSON error body of {len(text)} bytes" if body is None else "no message"
+    error_class = error_class_for_status(status)
+    if error_class is FivetranRateLimitError:
+        raise FivetranRateLimitError(
+            status,
+            code if isinstance(code, str) else None,
+            message,
+            method=method,
+            path=path,
+            retry_after=parse_retry_after(headers.get("Retry-After")),
+        )
+    raise error_class(status, code if isinstance(code, str) else None, message, method=method, path=path)
+
+
+def envelope_data(envelope: Mapping[str, Any], method: str, path: str) -> dict[str, Any]:
+    """Return the ``data`` object of a success envelope, or raise if it is missing or not an object.
+
+    :param envelope: the parsed response body.
+    :param method: the request method.
+    :param path: the request path.
+    """
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        raise FivetranUnexpectedResponseError(
+            200,
+            envelope.get("code") if isinstance(envelope.get("code"), str) else None,
+            "response has no 'data' object",
+            method=method,
+            path=path,
+        )
+    return data
+
+
+def positive_seconds(name: str, value: Any) -> float:
+    """A timeout or deadline from an argument or extra: a finite positive number of seconds.
+
+    :param name: the setting's name for the error.
+    :param value: the raw value (number or text).
+    """
+    allowed = "a finite positive number of seconds"
+    if isinstance(value, bool):
+        raise FivetranConfigurationError(f"Invalid {name}: {value!r}; expected {allowed}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise FivetranConfigurationError(f"Invalid {name}: {value!r}; expected {allowed}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise FivetranConfigurationError(f"Invalid {name}: {value!r}; expected {allowed}")
+    return number
+
+
+def retry_wait(
+    policy: RetryPolicy, error: FivetranTransportError | FivetranAPIError, method: str, attempt: int
+) -> float | None:
+    """Seconds to wait before retry number ``attempt``, or ``None`` to give up and raise ``error``.
+
+    Used by the hook and the trigger alike, so both follow one policy. A PATCH whose outcome
+    is unknown (network error, 5xx) gives up here: the caller verifies it before re-sending.
+
+    :param policy: the retry policy.
+    :param error: what went wrong.
+    :param method: the request method.
+    :param attempt: which retry this would be, starting at 1.
+    """
+    if attempt > policy.max_retries:
+        return None
+    if isinstance(error, FivetranRedirectError):
+        return None
+    if isinstance(error, (FivetranTransportError, FivetranUnexpectedResponseError)):
+        decision = policy.classify_transport_error(method=method)
+    else:
+        decision = policy.classify_status(error.status, method=method)
+    if decision != RETRY:
+        return None
+    if isinstance(error, FivetranRateLimitError):
+        return policy.rate_limit_wait(error.retry_after, attempt)
+    return policy.backoff(attempt)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything needed to talk to Fivetran, resolved from the Airflow connection and hook arguments.
+
+    :param base_url: API base URL without ``/v1``.
+    :param api_key: the API key (Basic auth user name).
+    :param api_secret: the API secret (Basic auth password).
+    :param connect_timeout: seconds to wait for a TCP connection.
+    :param read_timeout: seconds to wait for an answer.
+    :param retry_policy: how to retry.
+    :param call_deadline: seconds one whole call may take, answer included.
+    :param rate_limit_reserve: share of the hourly API budget below which polling slows down.
+    """
+
+    base_url: str
+    api_key: str
+    api_secret: str
+    connect_timeout: float
+    read_timeout: float
+    retry_policy: RetryPolicy
+    call_deadline: float = DEFAULT_READ_TIMEOUT + DEFAULT_DEADLINE_MARGIN
+    rate_limit_reserve: float = DEFAULT_RESERVE
+
+    @property
+    def budget(self) -> RateBudget:
+        """The account's API budget shared by every client of this process (see :mod:`fivetran_provider.budget`)."""
+        return budget_for(self.base_url, self.api_key, self.rate_limit_reserve)
+
+    def __repr__(self) -> str:
+        return f"ClientSettings(base_url={self.base_url!r}, api_key=<hidden>, api_secret=<hidden>)"
+
+
+def register_secret_strings(body: Mapping[str, Any]) -> None:
+    """Register every string inside ``config``, ``auth`` and ``external_secrets_keys_config`` as a secret.
+
+    Whatever the key: a secret under a key such as ``pwd`` is as secret as one under ``password``.
+
+    :param body: a validated PATCH body.
+    """
+    for name in fields.SENSITIVE_FIELDS:
+        for text in fields.strings_in(body.get(name)):
+            # Airflow's masker ignores (and warns about) values this short; "******" is no secret.
+            if len(text) >= MIN_MASKED_LENGTH and text != fields.MASKED_VALUE:
+                mask_secret(text)
+
+
+def wait_before_retry(
+    policy: RetryPolicy, error: FivetranTransportError | FivetranAPIError, method: str, path: str, attempt: int
+) -> float | None:
+    """:func:`retry_wait`, saying in the log what is retried and when."""
+    wait = retry_wait(policy, error, method, attempt)
+    if wait is not None:
+        log.warning(
+            "%s %s failed (%s); retry %d of %d in %.2f s",
+            method,
+            path,
+            short_error(error),
+            attempt,
+            policy.max_retries,
+            wait,
+        )
+    return wait
