@@ -41,6 +41,9 @@ def is_side_effect(method: str, path: str) -> bool:
     return method.upper() == "POST" and len(parts) == 4 and parts[3] in ("sync", "resync")
 
 
+#: Guards the ``waiting`` counts of ``hold`` faults (requests are answered on many threads).
+_HOLD_LOCK = threading.Lock()
+
 _ERROR_CODES: dict[int, str] = {
     500: "InternalServerError",
     501: "NotImplemented",
@@ -54,7 +57,7 @@ _ERROR_CODES: dict[int, str] = {
 class Fault:
     """One queued fault.
 
-    :param kind: ``latency``, ``rate_limit``, ``server_error``, ``drop_connection``, ``redirect``,
+    :param kind: ``hold``, ``latency``, ``rate_limit``, ``server_error``, ``drop_connection``, ``redirect``,
         ``slow_drip``, ``malformed``, ``apply_then_fail``, ``apply_then_drop``,
         ``apply_then_malformed`` or ``resync_conflict``.
     :param remaining: how many more requests it affects; ``None`` means until cleared.
@@ -69,6 +72,8 @@ class Fault:
         :data:`MALFORMED_BODIES` for ``apply_then_malformed``.
     :param hits: how many requests it has affected so far.
     :param location: the ``Location`` header, for ``redirect``.
+    :param gate: set by :meth:`release`, for ``hold``.
+    :param waiting: requests held by this ``hold`` fault right now.
     :param after: another fault this one waits for: it affects no request until that one has hit
         (e.g. a 429 on the read that verifies a PATCH answered with a 500).
     """
@@ -86,6 +91,22 @@ class Fault:
     hits: int = 0
     location: str = ""
     after: Fault | None = None
+    gate: threading.Event = field(default_factory=threading.Event, repr=False)
+    waiting: int = 0
+
+    def release(self) -> None:
+        """Let every request held by this ``hold`` fault be answered (now and later)."""
+        self.gate.set()
+
+    def wait_until_released(self) -> None:
+        """Block the request being answered until :meth:`release` (at most ``seconds``), counting it in ``waiting``."""
+        with _HOLD_LOCK:
+            self.waiting += 1
+        try:
+            self.gate.wait(self.seconds)
+        finally:
+            with _HOLD_LOCK:
+                self.waiting -= 1
 
     def matches(self, method: str, path: str) -> bool:
         """Tell whether the fault applies to a request.
@@ -342,6 +363,23 @@ class FaultInjector:
         :param path_prefix: only requests under this path.
         """
         return self._add(Fault("slow_drip", count, seconds=float(interval)), method, path_prefix)
+
+    def hold(
+        self, count: int = 1, *, timeout: float = 30.0, method: str | None = None, path_prefix: str | None = None
+    ) -> Fault:
+        """Hold the answers of the next ``count`` matching requests until :meth:`Fault.release` is called.
+
+        Lets a test act while a request is in flight, without guessing how long it takes: the
+        fault's ``waiting`` counts the requests held right now. A request still held after
+        ``timeout`` seconds is answered anyway (so a test that never releases cannot hang), and
+        ``fault.gate.is_set()`` stays false, which tells the test it was not released.
+
+        :param count: number of requests affected.
+        :param timeout: seconds after which a held request is answered anyway.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        return self._add(Fault("hold", count, seconds=float(timeout)), method, path_prefix)
 
     def resync_conflict(self, count: int = 1, *, path_prefix: str | None = None) -> Fault:
         """Answer the next ``count`` ``POST .../resync`` requests with 409 ``Conflict``.

@@ -703,6 +703,9 @@ class ApiHandler:
         self, request: IncomingRequest, path: str, query: dict[str, str], parsed: Any, body_present: bool, body_ok: bool
     ) -> Response:
         method = request.method.upper()
+        held = self.faults.take(("hold",), method, path)
+        if held is not None:
+            held.wait_until_released()
         delay = self.faults.take_latency(method, path)
         if delay > 0:
             time.sleep(delay)
