@@ -81,9 +81,9 @@ def conn_json(simulator: FivetranSimulator, **extra: Any) -> str:
 @pytest.fixture(scope="session")
 def dag_bag(airflow_db: None) -> Any:
     """Every DAG of the test DAG folder (example DAGs and tests/dags), parsed once."""
-    from airflow.dag_processing.dagbag import DagBag
+    from fivetran_provider._compat import dag_bag as parse_dags
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    bag = parse_dags(str(DAGS_FOLDER))
     assert bag.import_errors == {}, bag.import_errors
     return bag
 

@@ -40,15 +40,17 @@ def task_states(dag_run: Any) -> dict[str, str]:
 
 def xcoms(dag_run: Any) -> list[Any]:
     """Every XCom row of a run: (task_id, map_index, key, value)."""
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    from fivetran_provider._compat import xcom_table
+
+    table = xcom_table()
     with create_session() as session:
         rows = session.scalars(
-            select(XComModel).where(XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id)
+            select(table).where(table.dag_id == dag_run.dag_id, table.run_id == dag_run.run_id)
         ).all()
-        return [(row.task_id, row.map_index, row.key, _loaded(row.value)) for row in rows]
+        return [(row.task_id, row.map_index, row.key, _loaded(table.deserialize_value(row))) for row in rows]
 
 
 def _loaded(value: Any) -> Any:
@@ -95,9 +97,9 @@ def demo(fivetran_conn: FivetranSimulator) -> FivetranSimulator:
 
 
 def test_examples_parse_without_errors_and_touch_nothing(dag_bag: Any, fivetran_conn: FivetranSimulator) -> None:
-    from airflow.dag_processing.dagbag import DagBag
+    from fivetran_provider._compat import dag_bag as parse_dags
 
-    bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+    bag = parse_dags(str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
     assert set(bag.dag_ids) >= EXAMPLE_IDS
     for dag_id in bag.dag_ids:

@@ -271,7 +271,7 @@ def test_historical_sync_false_sends_nothing(sim: FivetranSimulator) -> None:
 
 
 def test_mapping_over_connection_ids_is_accepted() -> None:
-    from airflow.sdk import DAG
+    from fivetran_provider._compat import DAG
 
     with DAG("mapped_update_check", schedule=None):
         mapped = UpdateFivetranConnectionOperator.partial(task_id="update", sync_frequency=60).expand(

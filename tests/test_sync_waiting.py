@@ -1,6 +1,6 @@
 """End to end under ``dag.test()``: start a sync, wait for it (worker or inline trigger), then run downstream.
 
-The DAGs live in ``tests/dags/test_wait_*.py``. ``dag.test()`` runs deferred tasks' triggers
+The DAGs live in ``tests/dags/fivetran_test_wait_*.py``. ``dag.test()`` runs deferred tasks' triggers
 inline, so the ``deferrable`` variants exercise :class:`FivetranSyncTrigger` for real. A failed
 task's exception is printed by ``dag.test()``; the tests read it from the captured output.
 """
@@ -26,9 +26,11 @@ def states(dag_run: Any) -> dict[str, str]:
 
 
 def xcom(dag_run: Any, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
+    from fivetran_provider._compat import xcom_table
+
+    XComModel = xcom_table()
     with create_session() as session:
         row = (
             session.query(XComModel)
@@ -373,8 +375,7 @@ def test_deferrable_defaults_to_the_airflow_setting(monkeypatch: pytest.MonkeyPa
 def test_deferring_hands_the_trigger_the_baseline_and_settings_but_no_credentials(
     fivetran_conn: FivetranSimulator,
 ) -> None:
-    from airflow.sdk.exceptions import TaskDeferred
-
+    from fivetran_provider._compat import TaskDeferred
     from fivetran_provider.operators import FivetranSyncOperator
     from fivetran_provider.triggers import FivetranSyncTrigger
 

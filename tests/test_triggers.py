@@ -76,8 +76,9 @@ async def run_with_ticker(work: Callable[[], Awaitable[Any]], period: float = 0.
 def test_serialize_round_trip_rebuilds_the_same_trigger_without_credentials(
     fivetran_conn: FivetranSimulator, hook: FivetranHook
 ) -> None:
-    from airflow.sdk._shared.module_loading import import_string
-    from airflow.sdk.serde import deserialize, serialize
+    from fivetran_provider._compat import import_string, serde
+
+    serialize, deserialize = serde()
 
     sim = fivetran_conn
     sim.add_connection("conn_a", succeeded_at=OLD_SUCCESS)
