@@ -208,6 +208,16 @@ def serde() -> tuple[Any, Any]:
     return serialize, deserialize
 
 
+def stored_xcom_value(row: Any) -> Any:
+    """The value of a row of :func:`xcom_table`, deserialized.
+
+    :param row: an XCom row read from the metadata DB.
+    """
+    if AIRFLOW_V_3_PLUS:
+        return xcom_table().deserialize_value(row)
+    return row.value  # pragma: no cover - Airflow 2 deserializes the row when loading it
+
+
 def get_xcom() -> Any:
     """The configured XCom class, for reading stored values (e.g. in an operator extra link)."""
     if AIRFLOW_V_3_PLUS:
@@ -243,6 +253,7 @@ __all__ = [
     "mask_secret",
     "redact",
     "serde",
+    "stored_xcom_value",
     "task",
     "xcom_table",
 ]

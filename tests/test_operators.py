@@ -367,7 +367,7 @@ def test_restore_undoes_an_update_from_its_record(sim: FivetranSimulator) -> Non
     assert again["unchanged"] == ["conn"]
 
 
-def test_restore_refuses_to_write_back_masked_secrets(sim: FivetranSimulator, capfd: pytest.CaptureFixture) -> None:
+def test_restore_refuses_to_write_back_masked_secrets(sim: FivetranSimulator, task_output: Any) -> None:
     sim.add_connection("conn", config={"user": "loader", "password": "original-password-8"})
     ti = TaskInstanceStandIn()
     run(
@@ -377,9 +377,9 @@ def test_restore_refuses_to_write_back_masked_secrets(sim: FivetranSimulator, ca
         ti,
     )
     sim.clear_requests()
-    capfd.readouterr()
+    task_output()
     record = run(RestoreFivetranConnectionOperator(task_id="restore", restore_from="rotate"), ti)
-    logged = capfd.readouterr().out
+    logged = task_output()
     assert patches(sim) == []  # neither "******" nor anything else was written back
     assert sim.stored_config("conn")["password"] == "rotated-password-9"
     assert record["unchanged"] == ["conn"]
