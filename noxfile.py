@@ -33,9 +33,11 @@ AIRFLOW = {"2.11": "2.11.2", "3.0": "3.0.6", "3.1": "3.1.8", "3.2": "3.2.2", "3.
 NEWEST = "3.3"
 
 # Known-bad combinations of Airflow's own dependencies, pinned for the test environments only.
-# Airflow 3.2.2's in-process execution API (used by dag.test()) fails with the newest
-# fastapi/cadwyn/svcs releases; these are the versions it works with.
+# The in-process execution API that dag.test() uses fails with the newest fastapi/cadwyn/svcs:
+# on 3.0.6 every task start answers 422 (cadwyn 9 / fastapi 0.165), on 3.2.2 tasks fail inside
+# the API. These are the versions each works with (3.1.8 and 3.3.2 resolve working ones).
 PINS: dict[str, list[str]] = {
+    "3.0": ["fastapi==0.117.1", "cadwyn==5.4.6"],
     "3.2": ["fastapi==0.136.3", "cadwyn==7.0.0", "svcs==25.1.0"],
 }
 
