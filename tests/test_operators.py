@@ -572,11 +572,11 @@ def test_link_is_stored_before_the_first_api_call(sim: FivetranSimulator) -> Non
         assert any(isinstance(link, FivetranConnectionLink) for link in operator.operator_extra_links)
 
 
-def test_no_link_for_a_whole_group(sim: FivetranSimulator) -> None:
+def test_a_whole_group_links_to_the_group_page(sim: FivetranSimulator) -> None:
     sim.add_connections(2, group_id="g")
     ti = TaskInstanceStandIn()
     run(PauseConnectionOperator(task_id="pause", group_id="g"), ti)
-    assert ("<self>", XCOM_KEY) not in ti.xcoms
+    assert ti.xcoms[("<self>", XCOM_KEY)] == "https://fivetran.com/dashboard/destinations/g"
 
 
 # ------------------------------------------------------------------------------------ records
