@@ -49,6 +49,7 @@ DAG_ID = "fivetran_temporary_schedule_change"
 TASK_ID = "switch_to_manual"
 EXPECTED_LINK = "https://fivetran.com/dashboard/connections/quiet_meadow/status"
 API_KEY, API_SECRET = "ui-check-key", "ui-check-secret-5511"
+CREDENTIALS = ["--api-key", API_KEY, "--api-secret", API_SECRET]
 
 
 def free_port() -> int:
@@ -124,7 +125,11 @@ def _browse(steps: Steps, env: dict[str, str], browser: Any, base: str, sim_url:
     # The dashboard is on the internet; answer it here so following the link stays offline.
     context.route(
         "https://fivetran.com/**",
-        lambda route: route.fulfill(status=200, content_type="text/html", body="<h1>Fivetran dashboard</h1>"),
+        lambda route: route.fulfill(
+            status=200,
+            content_type="text/html",
+            body=f"<h1>Fivetran dashboard (answered locally)</h1><p>{route.request.url}</p>",
+        ),
     )
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -179,8 +184,9 @@ def _steps(steps: Steps, env: dict[str, str], context: Any, page: Any, base: str
 
     with steps.step("open the task and follow the Fivetran connection link"):
         page.goto(f"{base}/dags/{DAG_ID}/runs/{run_id}/tasks/{TASK_ID}")
+        page.get_by_role("link", name="Details", exact=True).click()  # the task's extra links are listed there
         link = page.get_by_role("link", name="Fivetran connection")
-        expect(link).to_be_visible()
+        expect(link).to_be_visible(timeout=60_000)
         page.screenshot(path=str(SHOTS / "4-task-extra-link.png"), full_page=True)
         href = link.get_attribute("href")
         assert href == EXPECTED_LINK, href
@@ -221,8 +227,7 @@ def main() -> int:
             sim_log, api_log = home / "simulator.log", home / "api-server.log"
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "fivetran_provider.testing", "--port", str(sim_port), "--api-key"]
-                    + [API_KEY, "--api-secret", API_SECRET],
+                    [sys.executable, "-m", "fivetran_provider.testing", "--port", str(sim_port), *CREDENTIALS],
                     env=env,
                     stdout=sim_log.open("w"),
                     stderr=subprocess.STDOUT,
