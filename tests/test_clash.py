@@ -49,17 +49,23 @@ def test_import_beside_the_archived_distribution_fails_naming_both_and_the_fix(t
 
 
 def test_the_check_also_guards_modules_imported_without_the_package_init(tmp_path: Path) -> None:
-    # If the archived package was installed last, its __init__.py replaced ours; every module of
-    # this provider imports _compat, which checks again.
+    # If the archived package was installed last, its __init__.py replaced ours. Airflow's own
+    # provider discovery then stops the import first (the entry point's package name no longer
+    # matches the distribution); otherwise _compat, which every module imports, checks again.
     fake_archived_distribution(tmp_path)
     statement = (
         "import sys, types; pkg = types.ModuleType('fivetran_provider'); pkg.__version__ = '1.1.4'; "
+        "pkg.get_provider_info = lambda: {'package-name': 'airflow-provider-fivetran', 'name': 'Fivetran', "
+        "'description': 'archived', 'versions': ['1.1.4']}; "
         f"pkg.__path__ = [{str(ROOT / 'fivetran_provider')!r}]; sys.modules['fivetran_provider'] = pkg; "
         "import fivetran_provider.hooks"
     )
     done = import_in_fresh_interpreter(statement, tmp_path)
     assert done.returncode != 0
-    assert "ConflictingDistributionError" in done.stderr.strip().splitlines()[-1], done.stderr
+    last_line = done.stderr.strip().splitlines()[-1]
+    ours = "ConflictingDistributionError" in last_line
+    airflows = "airflow-provider-fivetran-connections" in last_line and "do not match" in last_line
+    assert ours or airflows, done.stderr
 
 
 def test_import_without_the_archived_distribution_works() -> None:
