@@ -1,20 +1,27 @@
 #!/usr/bin/env python3
 """Set up a local environment and run the demo or the test suite.
 
-    python3 dev.py demo   # the main job: the provider at work against the built-in Fivetran simulator
-    python3 dev.py test   # ruff, mypy and the whole pytest suite
+    python3 dev.py demo                  # the main job: the provider at work against the built-in simulator
+    python3 dev.py test                  # ruff and mypy once, then the whole pytest suite on every supported
+                                         # Airflow, the package check and the browser check of the UI
+    python3 dev.py test --airflow 3.3    # ruff, mypy and pytest on one Airflow only (quick local work)
+    python3 dev.py test --airflow 2.11 -- -k restore -x   # arguments after -- go to pytest
 
-Needs only Python 3.10+. The first run creates ``.venv`` beside this file and installs the
-package with its test tools (about a minute); later runs reuse it until ``pyproject.toml``
-changes. Extra arguments after ``test`` go to pytest, after ``demo`` to the demo script.
+Needs only Python 3.10+. The first run creates ``.venv`` beside this file with the package, its
+development tools, nox and Airflow 3.3 (about a minute); later runs reuse it until
+``pyproject.toml`` changes. The test matrix runs through nox (``noxfile.py``) with one virtualenv
+per Airflow version under ``.nox/``; the first full run installs them all (about a minute each).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -22,8 +29,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-# The Airflow release the suite is run against; the package itself accepts any 3.x.
+MATRIX = ROOT / ".artifacts" / "matrix"
+# The Airflow release of the development environment (demo, ruff, mypy); the matrix is in noxfile.py.
 AIRFLOW_PIN = "apache-airflow==3.3.2"
+VERSIONS = ("2.11", "3.0", "3.1", "3.2", "3.3")
 
 
 def _stamp() -> str:
@@ -32,7 +41,7 @@ def _stamp() -> str:
 
 
 def ensure_environment() -> None:
-    """Create ``.venv`` and install the package with its test extras, unless already done."""
+    """Create ``.venv`` and install the package with its development extra, unless already done."""
     if sys.version_info < (3, 10):  # noqa: UP036 - dev.py runs on whatever python3 the machine has
         sys.exit(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
     marker = VENV / ".installed"
@@ -41,29 +50,80 @@ def ensure_environment() -> None:
     if not PYTHON.exists():
         print(f"Creating {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("Installing the provider and its test tools (first run only, about a minute) ...", flush=True)
+    print("Installing the provider and its development tools (first run only, about a minute) ...", flush=True)
     subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[test]", AIRFLOW_PIN],
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]", AIRFLOW_PIN],
         cwd=ROOT,
         check=True,
     )
     marker.write_text(_stamp())
 
 
-def run_tests(extra: list[str]) -> int:
-    """Lint, type-check and run pytest; return the first failing exit code (0 if all pass)."""
-    steps = [
+def _run(step: list[str]) -> int:
+    print("$ " + " ".join(Path(step[0]).name if i == 0 else part for i, part in enumerate(step)), flush=True)
+    return subprocess.run(step, cwd=ROOT).returncode
+
+
+def lint() -> int:
+    """ruff check, ruff format --check and mypy, once (they do not depend on the Airflow version)."""
+    for step in (
         [str(PYTHON), "-m", "ruff", "check", "."],
         [str(PYTHON), "-m", "ruff", "format", "--check", "."],
         [str(PYTHON), "-m", "mypy"],
-        [str(PYTHON), "-m", "pytest", *extra],
-    ]
-    for step in steps:
-        print("$ " + " ".join(Path(step[0]).name if i == 0 else part for i, part in enumerate(step)), flush=True)
-        code = subprocess.run(step, cwd=ROOT).returncode
+    ):
+        code = _run(step)
         if code != 0:
             return code
     return 0
+
+
+def summary(sessions: list[str]) -> str:
+    """The matrix table of this run, from the figures each nox session recorded."""
+    lines = [
+        "| Airflow | passed | failed | skipped | install (s) | tests (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for version in VERSIONS:
+        path = MATRIX / f"airflow-{version}.json"
+        if f"airflow-{version}" not in sessions or not path.exists():
+            continue
+        fig = json.loads(path.read_text())
+        pins = f" (pinned {', '.join(fig['pins'])})" if fig["pins"] else ""
+        lines.append(
+            f"| {fig['airflow']}{pins} | {fig['passed']} | {fig['failed']} | {fig['skipped']} "
+            f"| {fig['install_s']} | {fig['test_s']} |"
+        )
+    for name in ("package", "ui"):
+        path = MATRIX / f"{name}.json"
+        if name in sessions and path.exists():
+            lines.append(f"{name}: " + json.dumps(json.loads(path.read_text())))
+    return "\n".join(lines)
+
+
+def run_tests(argv: list[str]) -> int:
+    """Lint once, then the nox matrix; return non-zero if any step or any Airflow version failed."""
+    parser = argparse.ArgumentParser(prog="dev.py test", description="Lint, then the test matrix.")
+    parser.add_argument("--airflow", choices=VERSIONS, action="append", help="run pytest on this Airflow only")
+    parser.add_argument("--no-lint", action="store_true", help="skip ruff and mypy")
+    parser.add_argument("pytest_args", nargs="*", help="arguments for pytest (after --)")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    code = 0 if args.no_lint else lint()
+    if code != 0:
+        return code
+    versions = args.airflow or list(VERSIONS)
+    sessions = [f"tests(airflow='{v}')" for v in versions]
+    names = [f"airflow-{v}" for v in versions]
+    if not args.airflow:
+        sessions += ["package", "ui"]
+        names += ["package", "ui"]
+    nox = [str(PYTHON), "-m", "nox", "--no-color", "-s", *sessions]
+    if args.pytest_args:
+        nox += ["--", *args.pytest_args]
+    code = _run(nox)
+    print("\n" + summary(names), flush=True)
+    print(f"total: {time.monotonic() - started:.0f} s, {'OK' if code == 0 else 'FAILED'}", flush=True)
+    return code
 
 
 def main(argv: list[str]) -> int:

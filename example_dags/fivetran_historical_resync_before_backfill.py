@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, Param, task
-
+# From airflow.sdk on Airflow 3 and from their older homes on Airflow 2.11.
+from fivetran_provider._compat import DAG, Param, task
 from fivetran_provider.operators import UpdateFivetranConnectionOperator
 
 with DAG(

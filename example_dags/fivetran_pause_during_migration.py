@@ -18,8 +18,8 @@ Try it against the local simulator::
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param, task
-
+# From airflow.sdk on Airflow 3 and from their older homes on Airflow 2.11.
+from fivetran_provider._compat import DAG, Param, task
 from fivetran_provider.operators import PauseConnectionOperator, ResumeConnectionOperator
 
 with DAG(

@@ -17,20 +17,47 @@ try:  # Airflow 3: the class the task SDK's sensors catch
 except ImportError:  # pragma: no cover - Airflow 2
     from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef,attr-defined,unused-ignore]
 
+try:  # Airflow 3.2+: where the task SDK's BaseOperator.defer raises it from
+    from airflow.sdk.exceptions import TaskDeferred
+except ImportError:  # pragma: no cover - Airflow 2.11 to 3.1
+    from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
+
 # Triggers live outside ``airflow.sdk`` (Airflow 3.3) and at the same path on Airflow 2. They are
 # imported on first use (see ``__getattr__`` below): DAG files that only build operators skip them.
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from fivetran_provider._clash import check_no_conflicting_distribution
+
+# Every module of this package imports this one: a clash with the archived distribution, whose
+# files may have replaced ``fivetran_provider/__init__.py``, is still caught here.
+check_no_conflicting_distribution()
+
 AIRFLOW_VERSION: str = airflow.__version__
 AIRFLOW_V_3_PLUS: bool = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
 
 if AIRFLOW_V_3_PLUS:
-    from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
+    from airflow.sdk import (
+        DAG,
+        BaseOperator,
+        BaseOperatorLink,
+        BaseSensorOperator,
+        Param,
+        PokeReturnValue,
+        task,
+    )
+
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:  # pragma: no cover - Airflow 3.0 keeps it in core only
+        from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined,unused-ignore]
 else:  # pragma: no cover - exercised only on Airflow 2
+    from airflow.decorators import task  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.models.dag import DAG  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.models.param import Param  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.sensors.base import (  # type: ignore[no-redef,attr-defined,unused-ignore]
         BaseSensorOperator,
         PokeReturnValue,
@@ -137,6 +164,62 @@ def default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
+def dag_bag(dag_folder: str) -> Any:
+    """Parse every DAG file of a folder (Airflow's ``DagBag``, without Airflow's own example DAGs).
+
+    :param dag_folder: the folder to parse.
+    """
+    try:  # Airflow 3.2+
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # pragma: no cover - Airflow 2.11 to 3.1
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef,attr-defined,unused-ignore]
+
+        return DagBag(dag_folder=dag_folder, include_examples=False)  # type: ignore[call-arg,unused-ignore]
+    return DagBag(dag_folder=dag_folder)
+
+
+def xcom_table() -> Any:
+    """The ORM model of the metadata DB's XCom table (for reading what a run stored, e.g. in tests)."""
+    if AIRFLOW_V_3_PLUS:
+        from airflow.models.xcom import XComModel
+    else:  # pragma: no cover - exercised only on Airflow 2
+        from airflow.models.xcom import XCom as XComModel  # type: ignore[no-redef,attr-defined,unused-ignore]
+    return XComModel
+
+
+def import_string(dotted_path: str) -> Any:
+    """Import a class or function by its dotted path, as Airflow does with a trigger's class path.
+
+    :param dotted_path: ``package.module.Name``.
+    """
+    import importlib
+
+    module, _, name = dotted_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def serde() -> tuple[Any, Any]:
+    """Airflow's own ``(serialize, deserialize)`` pair, which stores trigger kwargs."""
+    try:  # Airflow 3.3
+        from airflow.sdk.serde import deserialize, serialize
+    except ImportError:  # pragma: no cover - Airflow 2.11 to 3.2
+        from airflow.serialization.serde import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+            deserialize,
+            serialize,
+        )
+    return serialize, deserialize
+
+
+def stored_xcom_value(row: Any) -> Any:
+    """The value of a row of :func:`xcom_table`, deserialized.
+
+    :param row: an XCom row read from the metadata DB.
+    """
+    if AIRFLOW_V_3_PLUS:
+        return xcom_table().deserialize_value(row)
+    return row.value  # pragma: no cover - Airflow 2 deserializes the row when loading it
+
+
 def get_xcom() -> Any:
     """The configured XCom class, for reading stored values (e.g. in an operator extra link)."""
     if AIRFLOW_V_3_PLUS:
@@ -186,6 +269,7 @@ def asset_classes() -> tuple[Any, Any, Any]:
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_PLUS",
+    "DAG",
     "AirflowException",
     "AirflowFeatureUnavailableError",
     "AirflowSensorTimeout",
@@ -195,18 +279,26 @@ __all__ = [
     "BaseSensorOperator",
     "BaseTrigger",
     "Context",
+    "Param",
     "PokeReturnValue",
+    "TaskDeferred",
     "TriggerEvent",
     "aextra_dejson",
     "aget_connection",
     "amask_secret",
     "asset_classes",
+    "dag_bag",
     "default_deferrable",
     "event_trigger_base",
     "get_xcom",
+    "import_string",
     "mask_secret",
     "redact",
     "require_airflow_3",
+    "serde",
+    "stored_xcom_value",
+    "task",
+    "xcom_table",
 ]
 
 

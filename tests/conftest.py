@@ -7,10 +7,13 @@ the top of this module, before any test module imports Airflow.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +84,9 @@ def conn_json(simulator: FivetranSimulator, **extra: Any) -> str:
 @pytest.fixture(scope="session")
 def dag_bag(airflow_db: None) -> Any:
     """Every DAG of the test DAG folder (example DAGs and tests/dags), parsed once."""
-    from airflow.dag_processing.dagbag import DagBag
+    from fivetran_provider._compat import dag_bag as parse_dags
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    bag = parse_dags(str(DAGS_FOLDER))
     assert bag.import_errors == {}, bag.import_errors
     return bag
 
@@ -108,3 +111,76 @@ def run_dag(dag_bag: Any, fivetran_conn: FivetranSimulator) -> Any:
                 task.params = params[task.task_id]
 
     return _run
+
+
+@pytest.fixture
+def task_output(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Callable[[], str]:
+    """Read what tasks printed or logged since the last read (stdout, stderr and log records).
+
+    Airflow 3 writes task logs to stdout through structlog; Airflow 2 logs through the standard
+    ``logging`` module, which pytest captures as records. Tests read all of it.
+    """
+    caplog.set_level(logging.INFO)
+
+    def read() -> str:
+        out, err = capfd.readouterr()
+        text = out + err + caplog.text
+        caplog.clear()
+        return text
+
+    return read
+
+
+def task_started_at(dag_run: Any, task_id: str) -> Any:
+    """When a task of a finished run started.
+
+    Airflow 2's ``dag.test()`` leaves ``start_date`` unset; there the latest end of the task's
+    upstream tasks stands in for it (the task cannot have started earlier).
+    """
+    instances = {ti.task_id: ti for ti in dag_run.get_task_instances()}
+    started = instances[task_id].start_date
+    if started is not None:
+        return started
+    upstream = dag_run.get_dag().get_task(task_id).upstream_task_ids
+    return max(instances[tid].end_date for tid in upstream)
+
+
+@pytest.fixture
+def finish_after_polls() -> Iterator[Callable[..., None]]:
+    """End a connection's running sync only after the client has read the connection N more times.
+
+    Plan the sync to take far longer than the test (``plan_syncs(..., duration=3600)``), then call
+    ``finish_after_polls(sim, connection_id, polls)``: a watcher thread counts the ``GET``s of the
+    connection since the last request that changed it and ends the sync once it has seen
+    ``polls`` of them. The waiting code has then observed the running sync that many times, on a
+    fast machine or a loaded one.
+    """
+    stop = threading.Event()
+    watchers: list[threading.Thread] = []
+
+    def start(sim: FivetranSimulator, connection_id: str, polls: int, outcome: str = "success") -> None:
+        path = f"/v1/connections/{connection_id}"
+
+        def watch() -> None:
+            deadline = time.monotonic() + 120
+            while not stop.is_set() and time.monotonic() < deadline:
+                recorded = [r for r in sim.requests if r.path.startswith(path)]
+                changes = [i for i, r in enumerate(recorded) if r.method != "GET"]
+                if changes:
+                    reads = [r for r in recorded[changes[-1] + 1 :] if r.method == "GET" and r.path == path]
+                    if len(reads) >= polls:
+                        try:
+                            sim.finish_sync(connection_id, outcome)
+                            return
+                        except RuntimeError:  # not running (yet): keep watching
+                            pass
+                stop.wait(0.01)
+
+        watcher = threading.Thread(target=watch, name=f"finish-{connection_id}", daemon=True)
+        watcher.start()
+        watchers.append(watcher)
+
+    yield start
+    stop.set()
+    for watcher in watchers:
+        watcher.join(timeout=5)

@@ -271,7 +271,7 @@ def test_historical_sync_false_sends_nothing(sim: FivetranSimulator) -> None:
 
 
 def test_mapping_over_connection_ids_is_accepted() -> None:
-    from airflow.sdk import DAG
+    from fivetran_provider._compat import DAG
 
     with DAG("mapped_update_check", schedule=None):
         mapped = UpdateFivetranConnectionOperator.partial(task_id="update", sync_frequency=60).expand(
@@ -369,7 +369,7 @@ def test_restore_undoes_an_update_from_its_record(sim: FivetranSimulator) -> Non
     assert again["unchanged"] == ["conn"]
 
 
-def test_restore_refuses_to_write_back_masked_secrets(sim: FivetranSimulator, capfd: pytest.CaptureFixture) -> None:
+def test_restore_refuses_to_write_back_masked_secrets(sim: FivetranSimulator, task_output: Any) -> None:
     sim.add_connection("conn", config={"user": "loader", "password": "original-password-8"})
     ti = TaskInstanceStandIn()
     run(
@@ -379,9 +379,9 @@ def test_restore_refuses_to_write_back_masked_secrets(sim: FivetranSimulator, ca
         ti,
     )
     sim.clear_requests()
-    capfd.readouterr()
+    task_output()
     record = run(RestoreFivetranConnectionOperator(task_id="restore", restore_from="rotate"), ti)
-    logged = capfd.readouterr().out
+    logged = task_output()
     assert patches(sim) == []  # neither "******" nor anything else was written back
     assert sim.stored_config("conn")["password"] == "rotated-password-9"
     assert record["unchanged"] == ["conn"]
@@ -577,11 +577,11 @@ def test_link_is_stored_before_the_first_api_call(sim: FivetranSimulator) -> Non
         assert any(isinstance(link, FivetranConnectionLink) for link in operator.operator_extra_links)
 
 
-def test_no_link_for_a_whole_group(sim: FivetranSimulator) -> None:
+def test_a_whole_group_links_to_the_group_page(sim: FivetranSimulator) -> None:
     sim.add_connections(2, group_id="g")
     ti = TaskInstanceStandIn()
     run(PauseConnectionOperator(task_id="pause", group_id="g"), ti)
-    assert ("<self>", XCOM_KEY) not in ti.xcoms
+    assert ti.xcoms[("<self>", XCOM_KEY)] == "https://fivetran.com/dashboard/destinations/g"
 
 
 # ------------------------------------------------------------------------------------ records

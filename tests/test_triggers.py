@@ -49,8 +49,9 @@ def start_sync_like_the_operator(sim: FivetranSimulator, hook: FivetranHook, con
 def test_serialize_round_trip_rebuilds_the_same_trigger_without_credentials(
     fivetran_conn: FivetranSimulator, hook: FivetranHook
 ) -> None:
-    from airflow.sdk._shared.module_loading import import_string
-    from airflow.sdk.serde import deserialize, serialize
+    from fivetran_provider._compat import import_string, serde
+
+    serialize, deserialize = serde()
 
     sim = fivetran_conn
     sim.add_connection("conn_a", succeeded_at=OLD_SUCCESS)
@@ -116,11 +117,12 @@ def test_a_sync_that_finished_before_the_trigger_started_is_not_missed(
 
 
 def test_a_connection_that_never_synced_succeeds_on_its_first_sync(
-    fivetran_conn: FivetranSimulator, hook: FivetranHook
+    fivetran_conn: FivetranSimulator, hook: FivetranHook, finish_after_polls: Any
 ) -> None:
     sim = fivetran_conn
     sim.add_connection("brand_new")
-    sim.plan_syncs("brand_new", "success", duration=0.2)
+    sim.plan_syncs("brand_new", "success", duration=3600)
+    finish_after_polls(sim, "brand_new", polls=1)  # the trigger sees it running once, then finished
     baseline = start_sync_like_the_operator(sim, hook, "brand_new")
     assert baseline is None
     event = run_trigger(make("brand_new", baseline))
@@ -319,7 +321,7 @@ def test_triggers_of_one_loop_share_one_client_and_always_release_it(
 
 
 def test_trigger_logs_progress_without_credentials(
-    fivetran_conn: FivetranSimulator, hook: FivetranHook, capfd: pytest.CaptureFixture[str]
+    fivetran_conn: FivetranSimulator, hook: FivetranHook, task_output: Any
 ) -> None:
     sim = fivetran_conn
     sim.add_connection("conn_a", succeeded_at=OLD_SUCCESS)
@@ -327,7 +329,7 @@ def test_trigger_logs_progress_without_credentials(
     baseline = start_sync_like_the_operator(sim, hook, "conn_a")
     sim.faults.server_error(count=1, status=503, method="GET")
     event = run_trigger(make("conn_a", baseline, retry_policy=NO_RETRIES))
-    output = "".join(capfd.readouterr())
+    output = task_output()
     assert "succeeded at" in output and "still waiting" in output
     for secret in (sim.api_key, sim.api_secret):
         assert secret not in output

@@ -143,19 +143,9 @@ class FivetranHook(BaseHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Extra fields of the connection form (Airflow before 3.2 reads this; needs wtforms)."""
-        try:
-            from flask_babel import lazy_gettext
-            from wtforms import BooleanField, IntegerField, StringField
-        except ImportError:  # the form needs the web UI's packages; without them there is no form
-            return {}
-        from fivetran_provider._provider_info import CONN_FIELDS
+        from fivetran_provider._provider_info import form_widgets
 
-        widgets: dict[str, Any] = {}
-        for name, spec in CONN_FIELDS.items():
-            kind = spec["schema"]["type"]
-            widget_class = IntegerField if kind == "integer" else BooleanField if kind == "boolean" else StringField
-            widgets[name] = widget_class(lazy_gettext(spec["label"]), description=spec["description"])
-        return widgets
+        return form_widgets()
 
     # ------------------------------------------------------------------ settings and session
 

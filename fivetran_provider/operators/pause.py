@@ -154,10 +154,16 @@ class _PauseStateOperator(BaseOperator):
         try:
             if self.connection_id is not None:
                 FivetranConnectionLink.persist(context, fields.validate_connection_id(self.connection_id))
+            elif self.group_id is not None:
+                FivetranConnectionLink.persist_group(context, fields.validate_connection_id(self.group_id, "group_id"))
+            elif self.connection_ids is not None:
+                FivetranConnectionLink.persist_first(
+                    context, coerce_id_list("connection_ids", self.connection_ids), self.log
+                )
             hook.session  # noqa: B018 - read the Airflow connection once, before worker threads share the hook
             ids, known = self.resolve_targets(hook, context)
-            if len(ids) == 1 and self.connection_id is None:
-                FivetranConnectionLink.persist(context, ids[0])
+            if all(value is None for value in (self.connection_id, self.connection_ids, self.group_id)):
+                FivetranConnectionLink.persist_first(context, ids, self.log)  # the ids of an earlier record
             if not ids:
                 self.log.warning("No connections to %s.", self.verb)
                 return record

@@ -115,18 +115,20 @@ class RestoreFivetranConnectionOperator(BaseOperator):
         record = changes.new_record("restore", dry_run=self.dry_run_enabled)
         value = pull_record(context, self.restore_from)
         if value is None:
+            FivetranConnectionLink.persist_first(context, [], self.log)
             self.log.warning(
                 "Task %s left no change record in this run (it did not run or changed nothing); nothing to restore.",
                 self.restore_from,
             )
             return record
         ids, desired, skipped = self.plan(value)
-        if len(ids) == 1:
-            FivetranConnectionLink.persist(context, ids[0])
+        FivetranConnectionLink.persist_first(context, ids, self.log)
         for connection_id in ids:
             register_secrets(desired[connection_id].get("config"))
             for name, reason in skipped[connection_id].items():
-                self.log.warning("Connection %s: not restoring %s: %s.", connection_id, name, reason)
+                # A field that had no value before is expected, not a problem worth a warning.
+                say = self.log.info if reason.startswith("was not set before") else self.log.warning
+                say("Connection %s: not restoring %s: %s.", connection_id, name, reason)
         todo = [cid for cid in ids if desired[cid]]
         for connection_id in ids:
             if not desired[connection_id]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, task
-
+# From airflow.sdk on Airflow 3 and from their older homes on Airflow 2.11.
+from fivetran_provider._compat import DAG, task
 from fivetran_provider.operators import RestoreFivetranConnectionOperator, UpdateFivetranConnectionOperator
 
 with DAG(

@@ -6,8 +6,8 @@ must refuse to write the masked password back.
 
 from __future__ import annotations
 
-from airflow.sdk import DAG
-
+# From airflow.sdk on Airflow 3 and from their older homes on Airflow 2.11.
+from fivetran_provider._compat import DAG
 from fivetran_provider.operators import RestoreFivetranConnectionOperator, UpdateFivetranConnectionOperator
 
 CONFIG_PASSWORD = "Pa55word-in-config-7781"

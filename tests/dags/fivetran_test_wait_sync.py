@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import DAG, task
-
+# From airflow.sdk on Airflow 3 and from their older homes on Airflow 2.11.
+from fivetran_provider._compat import DAG, task
 from fivetran_provider.operators import FivetranSyncOperator
 
 CONNECTION_ID = "{{ dag_run.conf['connection_id'] }}"
