@@ -3,10 +3,12 @@
 
     python3 dev.py demo   # the main job: the provider at work against the built-in Fivetran simulator
     python3 dev.py test   # ruff, mypy and the whole pytest suite
+    python3 dev.py mutate [target ...]   # mutation score of the core modules (mutation/run.py)
 
 Needs only Python 3.10+. The first run creates ``.venv`` beside this file and installs the
 package with its test tools (about a minute); later runs reuse it until ``pyproject.toml``
-changes. Extra arguments after ``test`` go to pytest, after ``demo`` to the demo script.
+changes. Extra arguments after ``test`` go to pytest, after ``demo`` to the demo script, after
+``mutate`` to ``mutation/run.py``.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def run_tests(extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test", "setup"):
+    if not argv or argv[0] not in ("demo", "test", "setup", "mutate"):
         print(__doc__)
         return 2
     ensure_environment()
@@ -76,6 +78,8 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "test":
         return run_tests(extra)
+    if command == "mutate":
+        return subprocess.run([str(PYTHON), str(ROOT / "mutation" / "run.py"), *extra], cwd=ROOT).returncode
     return subprocess.run([str(PYTHON), str(ROOT / "demo.py"), *extra], cwd=ROOT).returncode
 
 
