@@ -24,6 +24,7 @@ import contextlib
 import gc
 import importlib.abc
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -46,6 +47,8 @@ SKIPPED_OPERATORS: frozenset[str] = frozenset()
 # Only pass or fail matters: no assertion rewriting, no cache, no gc-heavy unraisable-exception hook.
 PYTEST_ARGS = ["-x", "-q", "--no-header", "-o", "addopts=", "--assert=plain", "-p", "no:cacheprovider"]
 PYTEST_ARGS += ["-p", "no:unraisableexception", "-p", "no:threadexception"]
+IMPORT_TIME = "<import>"
+BETWEEN_TESTS = "<between tests>"
 BITWISE = frozenset({"BitAnd", "BitOr", "BitXor", "LShift", "RShift"})
 
 
@@ -98,6 +101,9 @@ class Mutant:
     column: int
     original_line: str
     function: str
+    # Lines whose execution by a test means the test can see this mutant; None: every test
+    # (module-level code, decorators, signatures and defaults run at import time).
+    reach: tuple[int, int] | None = None
     mutated_line: str = ""
     outcome: str = ""  # killed | survived | equivalent
     how: str = ""  # fast | broad | timeout
@@ -142,14 +148,19 @@ def load_equivalents() -> list[dict[str, Any]]:
 
 def function_ranges(source: str) -> list[tuple[str, int, int]]:
     """``(qualified name, first line, last line)`` of every function and method in a module."""
-    ranges: list[tuple[str, int, int]] = []
+    return [(name, start, end) for name, start, _body, end in function_spans(source)]
+
+
+def function_spans(source: str) -> list[tuple[str, int, int, int]]:
+    """``(qualified name, first line with decorators, first body line, last line)`` of every function."""
+    ranges: list[tuple[str, int, int, int]] = []
 
     def visit(node: ast.AST, prefix: str) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 name = prefix + child.name
                 start = min([child.lineno, *(d.lineno for d in child.decorator_list)])
-                ranges.append((name, start, child.end_lineno or child.lineno))
+                ranges.append((name, start, child.body[0].lineno, child.end_lineno or child.lineno))
                 visit(child, name + ".")
             elif isinstance(child, ast.ClassDef):
                 visit(child, prefix + child.name + ".")
@@ -210,6 +221,7 @@ def make_mutants(target: Target) -> Iterator[Mutant]:
     if missing:
         raise SystemExit(f"{target.path}: no function(s) {', '.join(sorted(missing))} (see mutation/targets.toml)")
     annotations = annotation_spans(source)
+    spans = function_spans(source)
     nodes = list(ast_nodes(get_ast(source)))
     for name, operator in operators():
         positions = [pos for node in nodes for pos in operator.mutation_positions(node)]
@@ -229,7 +241,17 @@ def make_mutants(target: Target) -> Iterator[Mutant]:
                 column=column,
                 original_line=lines[line - 1],
                 function=enclosing(ranges, line),
+                reach=body_reach(spans, line),
             )
+
+
+def body_reach(spans: list[tuple[str, int, int, int]], line: int) -> tuple[int, int] | None:
+    """The body of the innermost function whose body holds ``line`` (None: not in any body)."""
+    best: tuple[int, int] | None = None
+    for _name, _start, body, end in spans:
+        if body <= line <= end and (best is None or end - body <= best[1] - best[0]):
+            best = (body, end)
+    return best
 
 
 def mutated_source(mutant: Mutant) -> str:
@@ -286,8 +308,64 @@ def prepare_parent(workdir: Path) -> None:
     gc.freeze()  # children inherit the heap; their collections then skip it
 
 
-def start_child(mutant: Mutant | None, tests: list[str], log: Path) -> int:
-    """Fork a child that runs ``tests`` with ``mutant`` in place; return its pid."""
+def _plugins(only: set[str] | None, record: tuple[str, Path] | None) -> list[Any]:
+    """pytest plugins for a child: run only some test ids; record which lines of a file each test runs."""
+    import threading
+
+    import pytest
+
+    class Only:
+        def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
+            keep = [item for item in items if item.nodeid in (only or ())]
+            config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in (only or ())])
+            items[:] = keep
+
+    class Recorder:
+        def __init__(self, filename: str, out: Path) -> None:
+            self.filename, self.out = filename, out
+            self.current = IMPORT_TIME  # until the first test starts: collection imports the module
+            self.lines: dict[str, set[int]] = {}
+            sys.settrace(self._global)
+            threading.settrace(self._global)
+
+        def _local(self, frame: Any, event: str, arg: Any) -> Any:
+            if event == "line":
+                self.lines.setdefault(self.current, set()).add(frame.f_lineno)
+            return self._local
+
+        def _global(self, frame: Any, event: str, arg: Any) -> Any:
+            return self._local if frame.f_code.co_filename == self.filename else None
+
+        @pytest.hookimpl(wrapper=True)
+        def pytest_runtest_protocol(self, item: Any, nextitem: Any) -> Any:
+            self.current = item.nodeid
+            try:
+                return (yield)
+            finally:
+                self.current = BETWEEN_TESTS
+
+        def pytest_sessionfinish(self, session: Any) -> None:
+            self.out.write_text(json.dumps({test: sorted(lines) for test, lines in self.lines.items()}))
+
+    plugins: list[Any] = []
+    if only is not None:
+        plugins.append(Only())
+    if record is not None:
+        plugins.append(Recorder(*record))
+    return plugins
+
+
+def start_child(
+    mutant: Mutant | None,
+    tests: list[str],
+    log: Path,
+    only: set[str] | None = None,
+    record: tuple[str, Path] | None = None,
+) -> int:
+    """Fork a child that runs ``tests`` (only the ids in ``only``, if given) with ``mutant`` in place.
+
+    :return: the child's pid.
+    """
     pid = os.fork()
     if pid:
         return pid
@@ -301,7 +379,7 @@ def start_child(mutant: Mutant | None, tests: list[str], log: Path) -> int:
             sys.meta_path.insert(0, _MutantFinder(mutant.target.module, ROOT / mutant.target.path, source))
         import pytest
 
-        code = pytest.main([*tests, *PYTEST_ARGS])
+        code = pytest.main([*tests, *PYTEST_ARGS], plugins=_plugins(only, record))
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(int(code))
@@ -313,6 +391,8 @@ def start_child(mutant: Mutant | None, tests: list[str], log: Path) -> int:
 class Job:
     mutant: Mutant | None
     tests: list[str]
+    only: set[str] | None = None
+    record: tuple[str, Path] | None = None
     pid: int = 0
     started: float = 0.0
     code: int | None = None
@@ -327,7 +407,9 @@ def run_jobs(jobs: list[Job], workers: int, timeout: float, workdir: Path, progr
     while pending or running:
         while pending and len(running) < workers:
             job = pending.pop(0)
-            job.pid = start_child(job.mutant, job.tests, workdir / f"child-{len(running)}-{done}.log")
+            job.pid = start_child(
+                job.mutant, job.tests, workdir / f"child-{len(running)}-{done}.log", job.only, job.record
+            )
             job.started = time.monotonic()
             running[job.pid] = job
         pid, status = os.waitpid(-1, os.WNOHANG)
@@ -372,43 +454,86 @@ def classify_equivalents(mutants: list[Mutant], entries: list[dict[str, Any]]) -
     return [entry for key, entry in by_key.items() if key not in used and entry["file"] in targets]
 
 
+def measure(target: Target, tests: list[str], what: str, workdir: Path) -> tuple[dict[str, set[int]], float]:
+    """Run ``tests`` unmutated, recording the lines of the target each test runs; fail if they fail."""
+    out = workdir / f"lines-{target.name}-{what}.json"
+    job = Job(None, tests, record=(str(ROOT / target.path), out))
+    started = time.monotonic()
+    run_jobs([job], 1, 900, workdir)
+    if job.code != 0:
+        raise SystemExit(f"{target.name}: the {what} tests fail without any mutation (exit {job.code}); fix them first")
+    lines = {test: set(numbers) for test, numbers in json.loads(out.read_text()).items()}
+    return lines, time.monotonic() - started
+
+
+def select(mutant: Mutant, lines: dict[str, set[int]], everything: set[str]) -> set[str]:
+    """The tests that run the mutated code (all of them for code that runs at import or between tests)."""
+    if mutant.reach is None:
+        return everything
+    first, last = mutant.reach
+    reached = {test for test, numbers in lines.items() if any(first <= n <= last for n in numbers)}
+    if reached & {IMPORT_TIME, BETWEEN_TESTS}:
+        return everything
+    return reached
+
+
+def run_stage(
+    target: Target, mutants: list[Mutant], tests: list[str], what: str, workers: int, workdir: Path
+) -> list[Mutant]:
+    """Run each mutant against the tests of ``tests`` that reach it; return the survivors."""
+    lines, seconds = measure(target, tests, what, workdir)
+    everything = _all_test_ids(tests, workdir)
+    jobs: list[Job] = []
+    for mutant in mutants:
+        chosen = select(mutant, lines, everything)
+        if chosen:
+            files = sorted({test.split("::", 1)[0] for test in chosen})
+            options = [arg for arg in tests if arg.startswith("-")]
+            jobs.append(Job(mutant, files + options, only=chosen))
+        else:
+            mutant.how = "not run by any test"
+    run_jobs(jobs, workers, max(30.0, 3 * seconds + 15), workdir, progress=f"{target.name} ({what})")
+    for job in jobs:
+        assert job.mutant is not None
+        if job.code != 0 or job.timed_out:
+            job.mutant.outcome, job.mutant.how = "killed", "timeout" if job.timed_out else what
+    return [mutant for mutant in mutants if mutant.outcome != "killed"]
+
+
+def _all_test_ids(tests: list[str], workdir: Path) -> set[str]:
+    out = workdir / "collected.json"
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fd = os.open(workdir / "collect.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            import pytest
+
+            class Collect:
+                def pytest_collection_finish(self, session: Any) -> None:
+                    out.write_text(json.dumps([item.nodeid for item in session.items]))
+
+            os._exit(int(pytest.main([*tests, *PYTEST_ARGS, "--collect-only"], plugins=[Collect()])))
+        except BaseException:
+            os._exit(99)
+    os.waitpid(pid, 0)
+    return set(json.loads(out.read_text())) if out.exists() else set()
+
+
 def run_target(target: Target, workers: int, broad: bool, workdir: Path) -> tuple[list[Mutant], float]:
     started = time.monotonic()
     fast = target.fast + [f"--deselect={test}" for test in target.deselect]
     wide = target.broad + [f"--deselect={test}" for test in target.deselect]
-    baseline = Job(None, fast)
-    run_jobs([baseline], 1, 600, workdir)
-    if baseline.code != 0:
-        raise SystemExit(
-            f"{target.name}: the fast tests fail without any mutation (exit {baseline.code}); fix them first"
-        )
-    fast_seconds = time.monotonic() - started
     mutants = list(make_mutants(target))
-    jobs = [Job(mutant, fast) for mutant in mutants]
-    run_jobs(jobs, workers, max(20.0, 4 * fast_seconds + 10), workdir, progress=f"{target.name} (fast)")
-    for job in jobs:
-        assert job.mutant is not None
-        if job.code == 0 and not job.timed_out:
-            job.mutant.outcome = "survived"
-        else:
-            job.mutant.outcome, job.mutant.how = "killed", "timeout" if job.timed_out else "fast"
-    survivors = [mutant for mutant in mutants if mutant.outcome == "survived"]
+    for mutant in mutants:
+        mutant.outcome = "survived"
+    survivors = run_stage(target, mutants, fast, "fast", workers, workdir)
+    if broad and target.broad and survivors:
+        survivors = run_stage(target, survivors, wide, "broad", workers, workdir)
     for mutant in survivors:
         mutated_lines = mutated_source(mutant).splitlines()
         mutant.mutated_line = mutated_lines[mutant.line - 1] if mutant.line <= len(mutated_lines) else ""
-    if broad and target.broad and survivors:
-        check = Job(None, wide)
-        t0 = time.monotonic()
-        run_jobs([check], 1, 900, workdir)
-        if check.code != 0:
-            raise SystemExit(f"{target.name}: the broad tests fail without any mutation (exit {check.code})")
-        broad_seconds = time.monotonic() - t0
-        second = [Job(mutant, wide) for mutant in survivors]
-        run_jobs(second, workers, max(30.0, 4 * broad_seconds + 10), workdir, progress=f"{target.name} (broad)")
-        for job in second:
-            assert job.mutant is not None
-            if job.code != 0 or job.timed_out:
-                job.mutant.outcome, job.mutant.how = "killed", "timeout" if job.timed_out else "broad"
     return mutants, time.monotonic() - started
 
 
@@ -435,7 +560,8 @@ def report(
         if survivors:
             print(f"\nSurvivors in {targets[name].path}:")
             for m in sorted(survivors, key=lambda m: (m.line, m.operator)):
-                print(f"  {m.target.path}:{m.line} in {m.function}: {m.operator}")
+                note = f" ({m.how})" if m.how else ""
+                print(f"  {m.target.path}:{m.line} in {m.function}: {m.operator}{note}")
                 print(f"      - {m.original_line.strip()}")
                 print(f"      + {m.mutated_line.strip()}")
     for entry in stale:
