@@ -109,9 +109,6 @@ class Mutant:
     how: str = ""  # fast | broad | timeout
     equivalent_reason: str = ""
 
-    def key(self) -> tuple[str, str, str]:
-        return (self.target.path, self.operator, self.original_line.strip())
-
 
 def load_targets() -> dict[str, Target]:
     config = tomllib.loads((HERE / "targets.toml").read_text())
@@ -137,7 +134,7 @@ def load_equivalents() -> list[dict[str, Any]]:
         return []
     entries: list[dict[str, Any]] = tomllib.loads(path.read_text()).get("equivalent", [])
     for entry in entries:
-        for key in ("file", "operator", "line", "reason"):
+        for key in ("file", "operator", "line", "mutated", "reason"):
             if not entry.get(key):
                 raise SystemExit(f"{path}: an entry lacks {key!r}: {entry}")
     return entries
@@ -437,21 +434,27 @@ def run_jobs(jobs: list[Job], workers: int, timeout: float, workdir: Path, progr
 
 
 def classify_equivalents(mutants: list[Mutant], entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mark surviving mutants listed in equivalent.toml; return the entries that matched nothing."""
-    by_key: dict[tuple[str, str, str], dict[str, Any]] = {
-        (entry["file"], entry["operator"], entry["line"].strip()): entry for entry in entries
-    }
-    used: set[tuple[str, str, str]] = set()
+    """Mark surviving mutants listed in equivalent.toml; return the entries that matched nothing.
+
+    An entry names the file, the operator, the original line and the mutated line (both stripped).
+    """
+
+    def key(file: str, operator: str, line: str, mutated: str) -> tuple[str, str, str, str]:
+        return (file, operator, " ".join(line.split()), " ".join(mutated.split()))
+
+    by_key = {key(e["file"], e["operator"], e["line"], e["mutated"]): e for e in entries}
+    used: set[tuple[str, str, str, str]] = set()
     for mutant in mutants:
-        entry = by_key.get(mutant.key())
-        if entry is None:
+        if mutant.outcome != "survived":
             continue
-        used.add(mutant.key())
-        if mutant.outcome == "survived":
+        found = key(mutant.target.path, mutant.operator, mutant.original_line, mutant.mutated_line)
+        entry = by_key.get(found)
+        if entry is not None:
+            used.add(found)
             mutant.outcome = "equivalent"
             mutant.equivalent_reason = entry["reason"]
     targets = {mutant.target.path for mutant in mutants}
-    return [entry for key, entry in by_key.items() if key not in used and entry["file"] in targets]
+    return [entry for found, entry in by_key.items() if found not in used and entry["file"] in targets]
 
 
 def measure(target: Target, tests: list[str], what: str, workdir: Path) -> tuple[dict[str, set[int]], float]:
@@ -537,6 +540,16 @@ def run_target(target: Target, workers: int, broad: bool, workdir: Path) -> tupl
     return mutants, time.monotonic() - started
 
 
+def print_survivors(survivors: list[Mutant]) -> None:
+    """``file:line in function: operator``, then the line before and after the mutation."""
+    for m in sorted(survivors, key=lambda m: (m.line, m.operator)):
+        note = f" ({m.how})" if m.how else ""
+        print(f"  {m.target.path}:{m.line} in {m.function}: {m.operator}{note}")
+        print(f"      - {m.original_line.strip()}")
+        print(f"      + {m.mutated_line.strip()}")
+    sys.stdout.flush()
+
+
 def report(
     results: dict[str, tuple[list[Mutant], float]], stale: list[dict[str, Any]], targets: dict[str, Target]
 ) -> int:
@@ -559,11 +572,7 @@ def report(
         survivors = [m for m in mutants if m.outcome == "survived"]
         if survivors:
             print(f"\nSurvivors in {targets[name].path}:")
-            for m in sorted(survivors, key=lambda m: (m.line, m.operator)):
-                note = f" ({m.how})" if m.how else ""
-                print(f"  {m.target.path}:{m.line} in {m.function}: {m.operator}{note}")
-                print(f"      - {m.original_line.strip()}")
-                print(f"      + {m.mutated_line.strip()}")
+            print_survivors(survivors)
     for entry in stale:
         print(
             f"\nNote: equivalent.toml entry matches no mutant now: "
@@ -578,6 +587,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants run at once")
     parser.add_argument("--no-broad", action="store_true", help="do not re-run survivors against the broad tests")
     parser.add_argument("--list", action="store_true", help="only count the mutants of each target")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list survivors as each target finishes")
     args = parser.parse_args(argv)
     ensure_tool()
     targets = load_targets()
@@ -598,6 +608,10 @@ def main(argv: list[str]) -> int:
         for target in chosen:
             print(f"Mutating {target.path} ...", flush=True)
             results[target.name] = run_target(target, max(1, args.jobs), not args.no_broad, workdir)
+            left = [m for m in results[target.name][0] if m.outcome == "survived"]
+            print(f"  {len(left)} of {len(results[target.name][0])} mutants survived (equivalent ones included)")
+            if args.verbose:
+                print_survivors(left)
         all_mutants = [m for mutants, _ in results.values() for m in mutants]
         stale = classify_equivalents(all_mutants, entries)
         code = report(results, stale, targets)

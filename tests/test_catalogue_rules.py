@@ -7,6 +7,7 @@ before anything is sent, ``diff_update`` decides what a PATCH must carry.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -67,9 +68,7 @@ def test_a_schedule_type_is_required_and_must_be_known() -> None:
     assert validate_update({"schedule": {"schedule_type": " manual "}}) == {"schedule": {"schedule_type": "MANUAL"}}
 
 
-@pytest.mark.parametrize(
-    ("kind", "key"), [("INTERVAL", "interval"), ("TIME_OF_DAY", "time_of_day"), ("CRON", "cron")]
-)
+@pytest.mark.parametrize(("kind", "key"), [("INTERVAL", "interval"), ("TIME_OF_DAY", "time_of_day"), ("CRON", "cron")])
 def test_each_schedule_type_needs_its_key(kind: str, key: str) -> None:
     error = refused({"schedule": {"schedule_type": kind}})
     assert str(error) == f"Invalid value for 'schedule.{key}': None. Allowed: a value when schedule_type is {kind}."
@@ -135,7 +134,9 @@ def test_booleans_from_templates(raw: Any, sent: bool) -> None:
     assert validate_update({"paused": raw}) == {"paused": sent}
 
 
-@pytest.mark.parametrize(("raw", "sent"), [("3:00", "03:00"), ("03:00:00", "03:00"), ("23:00", "23:00"), ("0:00", "00:00")])
+@pytest.mark.parametrize(
+    ("raw", "sent"), [("3:00", "03:00"), ("03:00:00", "03:00"), ("23:00", "23:00"), ("0:00", "00:00")]
+)
 def test_daily_sync_times_are_normalised(raw: str, sent: str) -> None:
     assert validate_update({"sync_frequency": 1440, "daily_sync_time": raw})["daily_sync_time"] == sent
 
@@ -244,7 +245,9 @@ def test_a_dependent_field_in_the_body_wins_over_the_connection() -> None:
     assert error.field == "daily_sync_time" and error.reason == "sync_frequency is 60."
 
 
-@pytest.mark.parametrize(("method", "companion"), [("PrivateLink", "private_link_id"), ("ProxyAgent", "proxy_agent_id")])
+@pytest.mark.parametrize(
+    ("method", "companion"), [("PrivateLink", "private_link_id"), ("ProxyAgent", "proxy_agent_id")]
+)
 def test_a_networking_method_needs_its_id(method: str, companion: str) -> None:
     bare = {"id": "conn", "networking_method": "Directly", companion: None}
     error = refused({"networking_method": method}, current=bare)
@@ -430,7 +433,7 @@ def test_ordinary_config_keys_are_not_secret(key: str) -> None:
 
 
 def test_the_catalogue_knows_which_fields_carry_credentials_and_how_they_are_read() -> None:
-    assert fields.SENSITIVE_FIELDS == {"config", "auth", "external_secrets_keys_config"}
+    assert {"config", "auth", "external_secrets_keys_config"} == fields.SENSITIVE_FIELDS
     assert {name for name in fields.PATCH_FIELDS if not fields.FIELDS[name].persistent} == {
         "run_setup_tests",
         "trust_certificates",
@@ -458,3 +461,80 @@ def test_the_field_table_for_the_readme() -> None:
     assert "| an integer >= 0 |" in rows["data_delay_threshold"]
     assert "| a non-empty string |" in rows["proxy_agent_id"]
     assert "| a JSON object (a dict, or its JSON text) |" in rows["auth"]
+
+
+# ------------------------------------------------------------------ order, read-backs and calling conventions
+
+
+def test_a_dependent_field_after_an_ordinary_one_is_still_checked() -> None:
+    error = refused({"paused": True, "daily_sync_time": "03:00"})
+    assert error.field == "daily_sync_time"
+
+
+def test_a_test_flag_first_in_the_body_does_not_hide_later_changes() -> None:
+    body = validate_update({"run_setup_tests": True, "paused": True})
+    assert diff_update({"paused": False}, body) == {"paused": (False, True)}
+
+
+def test_an_unchanged_schedule_first_in_the_body_does_not_hide_later_changes() -> None:
+    current = {"schedule": {"schedule_type": "INTERVAL", "interval": 60}, "paused": False}
+    body = validate_update({"schedule": {"schedule_type": "INTERVAL", "interval": 60}, "paused": True})
+    assert diff_update(current, body) == {"paused": (False, True)}
+
+
+def test_a_schedule_read_back_with_more_keys_and_the_same_values_is_no_change() -> None:
+    current = json.loads('{"schedule": {"schedule_type": "INTERVAL", "interval": 60, "time_of_day": null}}')
+    body = validate_update({"schedule": {"schedule_type": "INTERVAL", "interval": 60}})
+    assert diff_update(current, body) == {}
+
+
+def test_a_secret_read_back_masked_from_json_always_counts_as_a_change() -> None:
+    current = json.loads('{"config": {"password": "******", "host": "db"}}')
+    body = validate_update({"config": {"password": "******", "host": "db"}})
+    assert diff_update(current, body) == {"config": ({"password": "******"}, {"password": "******"})}
+
+
+def test_a_pending_historical_flag_that_is_not_a_json_true_does_not_count_as_pending() -> None:
+    start = validate_update({"is_historical_sync": True})
+    assert diff_update({"status": {"is_historical_sync": 1}}, start) == {"is_historical_sync": (True, True)}
+
+
+def test_unknown_names_are_never_echoed_as_values() -> None:
+    error = refused({"colour": "red"})
+    assert str(error).startswith("Invalid value for 'colour': a value of type str. Allowed: one of paused,")
+    key = refused({"schedule": {"schedule_type": "CRON", "cron": "0 9 * * *", "crn": "x"}})
+    assert str(key).startswith("Invalid value for 'schedule.crn': a value of type str. Allowed: keys cron,")
+
+
+def test_coercion_errors_show_the_value_unless_told_not_to() -> None:
+    for coerce, bad in ((fields.coerce_bool, "maybe"), (fields.coerce_object, "[1]"), (fields.coerce_int, "6O")):
+        with pytest.raises(FivetranValidationError) as shown:
+            coerce("setting", bad)
+        assert repr(bad) in str(shown.value)
+        with pytest.raises(FivetranValidationError) as hidden:
+            coerce(name="setting", value=bad, show_value=False)
+        assert repr(bad) not in str(hidden.value)
+
+
+def test_validate_update_takes_its_arguments_by_name() -> None:
+    assert validate_update(fields={"paused": True}, current=None) == {"paused": True}
+
+
+def test_field_specs_are_fixed_values() -> None:
+    spec = fields.FIELDS["paused"]
+    with pytest.raises(AttributeError):
+        spec.kind = "int"  # type: ignore[misc]
+    assert len(set(fields.FIELD_SPECS)) == len(fields.FIELD_SPECS)
+
+
+def test_write_only_rows_of_the_field_table_are_not_called_unstored() -> None:
+    rows = {line.split("|")[1].strip(" `"): line for line in fields.field_table_markdown().splitlines()[2:]}
+    for name in ("auth", "external_secrets_keys_config"):
+        assert "Not stored" not in rows[name]
+        assert rows[name].endswith(" Masked in logs and XCom. |")
+
+
+def test_a_longer_schedule_interval_is_a_change() -> None:
+    current = {"schedule": {"schedule_type": "INTERVAL", "interval": 30}}
+    body = validate_update({"schedule": {"schedule_type": "INTERVAL", "interval": 60}})
+    assert diff_update(current, body) == {"schedule": (current["schedule"], body["schedule"])}

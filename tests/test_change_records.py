@@ -235,7 +235,11 @@ def test_unsent_entries_are_not_undone() -> None:
     [
         ("not json at all", "str", "It is text but not JSON."),
         ("{broken", "str", "It is text but not JSON."),
-        ({"kind": "something_else", "version": 1, "connections": []}, "dict", "It has no 'kind': 'fivetran_connection_changes'."),
+        (
+            {"kind": "something_else", "version": 1, "connections": []},
+            "dict",
+            "It has no 'kind': 'fivetran_connection_changes'.",
+        ),
         ({"version": 1, "connections": []}, "dict", "It has no 'kind': 'fivetran_connection_changes'."),
         (
             {"kind": "fivetran_connection_changes", "version": 2, "connections": []},
@@ -311,3 +315,62 @@ def test_describe_shortens_long_values() -> None:
     )
     nested = changes.describe({"changes": {"schedule": {"before": None, "after": {"b": 1, "a": [2]}}}})
     assert nested == 'schedule: null -> {"a": [2], "b": 1}'
+
+
+# ------------------------------------------------------------------ edges a restore depends on
+
+
+def test_arguments_may_be_given_by_name() -> None:
+    record = changes.new_record(operation="pause", dry_run=True)
+    assert record["dry_run"] is True
+    entry = changes.build_entry(connection_id="c", diff={"paused": (False, True)}, patched=True, current=None)
+    assert entry["changes"] == {"paused": {"before": False, "after": True}}
+
+
+@pytest.mark.parametrize("version", [0, -1, "1", None])
+def test_a_record_of_another_version_is_refused(version: Any) -> None:
+    with pytest.raises(FivetranValidationError, match="is not supported"):
+        changes.entries({"kind": "fivetran_connection_changes", "version": version, "connections": []})
+
+
+def test_a_record_whose_version_was_written_as_a_float_is_still_read() -> None:
+    record = {"kind": "fivetran_connection_changes", "version": 1.0, "connections": []}
+    assert changes.entries(record) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "paused"),
+    [
+        ({"before": None, "after": False}, False),
+        ({"before": False, "after": False}, False),
+        ({"before": False, "after": 1}, False),
+        ({"before": 1, "after": True}, True),
+        ({"before": False, "after": "true"}, False),
+    ],
+)
+def test_only_a_change_to_json_true_is_a_pause(change: dict[str, Any], paused: bool) -> None:
+    entry = {"connection_id": "c", "patched": True, "changes": {"paused": change}}
+    record = {"kind": "fivetran_connection_changes", "version": 1, "connections": [entry]}
+    assert changes.paused_ids(record) == (["c"] if paused else [])
+
+
+def test_a_test_flag_in_a_record_does_not_stop_the_restore_of_later_fields() -> None:
+    entry = {
+        "changes": {
+            "run_setup_tests": {"before": False, "after": True},
+            "sync_frequency": {"before": 60, "after": 360},
+        }
+    }
+    assert changes.restore_plan(entry) == ({"sync_frequency": 60}, {})
+
+
+def test_an_object_setting_that_was_not_set_before_is_said_so() -> None:
+    desired, skipped = changes.restore_plan({"changes": {"schedule": {"before": None, "after": {"a": 1}}}})
+    assert desired == {}
+    assert skipped == {"schedule": "was not set before; there is no earlier value to put back"}
+
+
+def test_describe_cuts_at_200_characters() -> None:
+    value = "z" * 199  # 201 characters once quoted
+    text = changes.describe({"changes": {"proxy_agent_id": {"before": None, "after": value}}})
+    assert text == "proxy_agent_id: null -> " + json.dumps(value)[:197] + "..."

@@ -390,7 +390,8 @@ def test_a_transient_error_waits_one_interval_or_longer_when_fivetran_asks() -> 
     step = w.observe_error(FivetranServerError(500, None, "oops"), polled_at=100.0)
     assert (step.action, step.until, step.warning) == (SLEEP, 110.0, True)
     assert step.note == (
-        f"Could not read Fivetran connection {CONN} (Fivetran API error 500 -: oops); still waiting, next try in 10.0 s."
+        f"Could not read Fivetran connection {CONN} (Fivetran API error 500 -: oops); "
+        "still waiting, next try in 10.0 s."
     )
     slow = w.observe_error(FivetranRateLimitError(429, None, "slow", retry_after=30.0), polled_at=200.0)
     assert slow.until == 230.0
@@ -529,3 +530,126 @@ def test_a_poll_interval_must_be_above_zero() -> None:
             waiter(poll_interval=bad)
         assert "above 0" in str(caught.value)
     assert waiter(poll_interval=0.5).poll_interval == 0.5
+
+
+# ------------------------------------------------------------------ answers as they come off the wire
+
+
+def from_api(data: dict[str, Any]) -> dict[str, Any]:
+    """The connection as a client gets it: decoded from JSON text (fresh string objects)."""
+    return json.loads(json.dumps(data))
+
+
+def test_states_read_from_a_json_answer_are_recognised() -> None:
+    assert evaluate_sync(from_api(connection(status=state(sync_state="paused"))), BASE).state == PAUSED
+    running = evaluate_sync(from_api(connection(status=state(sync_state="syncing"))), BASE)
+    assert "is running" in running.message
+    broken = evaluate_sync(from_api(connection(failed_at=AFTER, status=state(setup_state="broken"))), BASE)
+    assert "The connection's setup is broken." in broken.message
+    manual = evaluate_sync(from_api(connection(schedule_type="manual", status=state(sync_state="rescheduled"))), BASE)
+    assert manual.message.endswith("it will be started again at that time.")
+
+
+@pytest.mark.parametrize("status", [FAILED, PAUSED, TIMEOUT])
+def test_outcomes_read_from_a_json_event_raise_their_own_error(status: str) -> None:
+    event = json.loads(json.dumps({"status": status, "connection_id": CONN, "message": "m", "failed_at": AFTER}))
+    expected = {FAILED: FivetranSyncFailedError, PAUSED: FivetranConnectionPausedError}.get(status)
+    with pytest.raises(FivetranSyncError) as caught:
+        outcome_from_event(event)
+    if expected is not None:
+        assert type(caught.value) is expected
+    else:
+        assert type(caught.value).__name__ == "FivetranSyncTimeoutError"
+
+
+@pytest.mark.parametrize("status", ["weird", "done", "zzz"])
+def test_an_unknown_status_is_a_plain_sync_error_even_with_an_http_status(status: str) -> None:
+    with pytest.raises(FivetranSyncError) as caught:
+        outcome_from_event({"status": status, "http_status": 500, "connection_id": CONN})
+    assert type(caught.value) is FivetranSyncError
+
+
+def test_a_json_error_event_is_rebuilt_as_the_api_error() -> None:
+    event = json.loads(json.dumps({"status": ERROR, "http_status": 404, "message": "gone", "connection_id": CONN}))
+    with pytest.raises(FivetranNotFoundError):
+        outcome_from_event(event)
+
+
+def test_the_rescheduled_wake_up_is_exactly_a_tenth_of_a_second_late() -> None:
+    w = waiter(deadline=None)
+    soon = epoch(BASE) + 60
+    step = w.observe(
+        connection(status=state(sync_state="rescheduled", rescheduled_for=epoch_to_iso(soon))), polled_at=epoch(BASE)
+    )
+    assert step.until - soon == pytest.approx(0.1, abs=1e-3)
+
+
+def test_a_stale_rescheduled_for_does_not_shorten_a_running_sync_poll() -> None:
+    w = waiter(deadline=None, poll_interval=10.0)
+    soon = epoch(BASE) + 2
+    step = w.observe(
+        connection(status=state(sync_state="syncing", rescheduled_for=epoch_to_iso(soon))), polled_at=epoch(BASE)
+    )
+    assert step.until == epoch(BASE) + 10
+
+
+def test_format_timestamp_converts_other_zones_to_utc() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    assert format_timestamp(datetime(2026, 4, 20, 5, tzinfo=plus_two)) == "2026-04-20T03:00:00.000000Z"
+
+
+def test_checks_and_steps_are_fixed_values_with_documented_defaults() -> None:
+    check = evaluate_sync(connection(), BASE)
+    with pytest.raises(AttributeError):
+        check.state = SUCCESS  # type: ignore[misc]
+    assert hash(check) == hash(evaluate_sync(connection(), BASE))
+    from fivetran_provider.sync_status import SyncCheck, WaitStep
+
+    bare = SyncCheck(PENDING, CONN, "m")
+    assert bare.historical_pending is False and bare.sync_state is None
+    step = WaitStep(DONE)
+    assert (step.until, step.event, step.note, step.warning) == (0.0, None, None, False)
+
+
+def test_only_a_pending_check_can_be_rescheduled() -> None:
+    failed = evaluate_sync(connection(failed_at=AFTER, status=state(sync_state="rescheduled")), BASE)
+    assert failed.state == FAILED and not failed.rescheduled
+    queued = evaluate_sync(connection(status=state(sync_state="queued")), BASE)
+    assert queued.state == PENDING and not queued.rescheduled
+
+
+def test_an_ordinary_poll_is_logged_as_information() -> None:
+    step = waiter().observe(connection(status=state(sync_state="syncing")), polled_at=10.0)
+    assert step.action == SLEEP and step.warning is False
+    resume = waiter(deadline=None).after_resume(10.0)
+    assert resume.warning is False and resume.note is None
+
+
+def test_the_wait_note_near_the_deadline_says_the_real_time_left() -> None:
+    w = waiter(poll_interval=10.0, deadline=100.5)
+    step = w.observe_error(FivetranServerError(500, None, "oops"), polled_at=100.0)
+    assert step.until == 100.5
+    assert step.note is not None and step.note.endswith("next try in 0.5 s.")
+
+
+def test_failed_polls_before_a_success_or_a_resume_are_not_reported_at_the_timeout() -> None:
+    w = waiter(deadline=100.0)
+    w.observe_error(FivetranServerError(503, None, "down"), polled_at=10.0)
+    w.after_resume(20.0)
+    assert "poll(s) failed" not in w.timeout_message(100.0)
+    v = waiter(deadline=100.0)
+    v.observe_error(FivetranServerError(503, None, "down"), polled_at=10.0)
+    v.observe(connection(), polled_at=20.0)
+    assert "poll(s) failed" not in v.timeout_message(100.0)
+
+
+def test_the_timeout_message_rounds_the_time_waited_and_never_goes_negative() -> None:
+    w = waiter(started_at=10.0)
+    assert w.timeout_message(10.4).startswith("Timed out after 0 s ")
+    assert w.timeout_message(9.5).startswith("Timed out after 0 s ")
+    assert w.timeout_message(12.6).startswith("Timed out after 3 s ")
+
+
+def test_arguments_may_be_given_by_name() -> None:
+    assert evaluate_sync(connection=connection(succeeded_at=AFTER), baseline=BASE).state == SUCCESS
+    assert outcome_from_event(event={"status": SUCCESS, "connection_id": CONN})["status"] == SUCCESS
