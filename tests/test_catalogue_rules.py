@@ -538,3 +538,7 @@ def test_a_longer_schedule_interval_is_a_change() -> None:
     current = {"schedule": {"schedule_type": "INTERVAL", "interval": 30}}
     body = validate_update({"schedule": {"schedule_type": "INTERVAL", "interval": 60}})
     assert diff_update(current, body) == {"schedule": (current["schedule"], body["schedule"])}
+
+
+def test_a_field_given_as_none_first_does_not_drop_the_fields_after_it() -> None:
+    assert validate_update({"paused": None, "sync_frequency": "60"}) == {"sync_frequency": 60}

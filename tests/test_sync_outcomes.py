@@ -653,3 +653,44 @@ def test_the_timeout_message_rounds_the_time_waited_and_never_goes_negative() ->
 def test_arguments_may_be_given_by_name() -> None:
     assert evaluate_sync(connection=connection(succeeded_at=AFTER), baseline=BASE).state == SUCCESS
     assert outcome_from_event(event={"status": SUCCESS, "connection_id": CONN})["status"] == SUCCESS
+
+
+def test_a_finished_check_is_never_rescheduled() -> None:
+    success = evaluate_sync(connection(succeeded_at=AFTER, status=state(sync_state="rescheduled")), BASE)
+    assert success.state == SUCCESS and not success.rescheduled
+
+
+def test_a_rescheduled_sync_without_a_schedule_type_is_left_to_fivetran() -> None:
+    check = evaluate_sync(connection(schedule_type=None, status=state(sync_state="rescheduled")), BASE)
+    assert check.rescheduled and not check.resume_due(0.0)
+    assert check.message.endswith("for an unknown time; Fivetran resumes it.")
+
+
+def test_flags_that_are_not_json_true_do_not_count() -> None:
+    assert evaluate_sync(connection(paused=1), BASE).state == PENDING
+    status = state(is_historical_sync=1)
+    assert evaluate_sync(connection(succeeded_at=AFTER, status=status), BASE, historical=True).state == SUCCESS
+
+
+def test_a_historical_success_exactly_at_the_baseline_is_not_reported_as_unfinished() -> None:
+    status = state(is_historical_sync=True)
+    check = evaluate_sync(connection(succeeded_at=BASE, status=status), BASE, historical=True)
+    assert check.message.startswith(f"No historical sync of connection {CONN} has finished since {BASE}")
+
+
+def test_wait_steps_are_fixed_values() -> None:
+    from fivetran_provider.sync_status import WaitStep
+
+    step = WaitStep(SLEEP, until=5.0)
+    with pytest.raises(AttributeError):
+        step.until = 6.0  # type: ignore[misc]
+
+
+def test_a_rescheduled_time_that_is_due_right_now_polls_at_the_normal_interval() -> None:
+    from fivetran_provider.sync_status import RESUME_MARGIN
+
+    when = "2026-04-20T06:00:00.000000Z"
+    polled_at = epoch(when) + RESUME_MARGIN
+    w = waiter(deadline=None, poll_interval=10.0)
+    step = w.observe(connection(status=state(sync_state="rescheduled", rescheduled_for=when)), polled_at=polled_at)
+    assert step.until == polled_at + 10.0
