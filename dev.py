@@ -6,6 +6,7 @@
                                          # Airflow, the package check and the browser check of the UI
     python3 dev.py test --airflow 3.3    # ruff, mypy and pytest on one Airflow only (quick local work)
     python3 dev.py test --airflow 2.11 -- -k restore -x   # arguments after -- go to pytest
+    python3 dev.py mutate [target ...]   # mutation score of the core modules (mutation/run.py)
 
 Needs only Python 3.10+. The first run creates ``.venv`` beside this file with the package, its
 development tools, nox and Airflow 3.3 (about a minute); later runs reuse it until
@@ -127,7 +128,7 @@ def run_tests(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test", "setup"):
+    if not argv or argv[0] not in ("demo", "test", "setup", "mutate"):
         print(__doc__)
         return 2
     ensure_environment()
@@ -136,6 +137,8 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "test":
         return run_tests(extra)
+    if command == "mutate":
+        return subprocess.run([str(PYTHON), str(ROOT / "mutation" / "run.py"), *extra], cwd=ROOT).returncode
     return subprocess.run([str(PYTHON), str(ROOT / "demo.py"), *extra], cwd=ROOT).returncode
 
 

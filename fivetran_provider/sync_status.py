@@ -512,13 +512,6 @@ class SyncWaiter:
             return self._timeout(polled_at)
         return WaitStep(SLEEP, until=self._clamp(polled_at + self.poll_interval))
 
-    def expired(self, now: float) -> bool:
-        """Whether the deadline has passed.
-
-        :param now: current POSIX time.
-        """
-        return self._expired(now)
-
     # -------------------------------------------------------------- outcomes
 
     def event(self, status: str, message: str, now: float, **extra: Any) -> dict[str, Any]:

@@ -1,0 +1,84 @@
+"""The hook's retry and verify-before-resend paths, counted on the wire: how many requests reach
+Fivetran before the hook gives up, and what each one carries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fivetran_provider.exceptions import FivetranServerError
+from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook
+from fivetran_provider.testing import FivetranSimulator
+
+FAST = {"backoff_base": 0.01, "backoff_max": 0.02, "jitter": False}
+
+
+@pytest.fixture
+def sim(simulator: FivetranSimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FivetranSimulator]:
+    simulator.add_connection("conn")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FIVETRAN_DEFAULT", simulator.airflow_connection_json(extra={**FAST, "max_retries": 2})
+    )
+    yield simulator
+
+
+def test_a_patch_that_keeps_failing_is_verified_and_resent_max_retries_times(sim: FivetranSimulator) -> None:
+    sim.faults.server_error(count=5, status=500, method="PATCH")
+    hook = FivetranHook()
+    try:
+        with pytest.raises(FivetranServerError):
+            hook.update_connection("conn", paused=True)
+    finally:
+        hook.close()
+    assert [(r.method, r.status) for r in sim.requests] == [
+        ("PATCH", 500),
+        ("GET", 200),
+        ("PATCH", 500),
+        ("GET", 200),
+        ("PATCH", 500),
+    ]
+    assert sim.connection("conn")["paused"] is False
+
+
+def test_async_requests_stop_after_max_retries(sim: FivetranSimulator) -> None:
+    sim.faults.server_error(count=5, status=503)
+
+    async def run() -> None:
+        hook = FivetranAsyncHook()
+        try:
+            with pytest.raises(FivetranServerError):
+                await hook.arequest("GET", "/v1/connections/conn")
+        finally:
+            await hook.aclose()
+
+    asyncio.run(run())
+    assert [r.status for r in sim.requests] == [503, 503, 503]
+
+
+def test_async_requests_send_a_body_only_when_there_is_one(sim: FivetranSimulator) -> None:
+    async def run() -> Any:
+        hook = FivetranAsyncHook()
+        try:
+            await hook.arequest(method="GET", path="/v1/connections/conn")
+            return await hook.arequest("POST", "/v1/connections/conn/sync", body={"force": False})
+        finally:
+            await hook.aclose()
+
+    asyncio.run(run())
+    get, post = sim.requests
+    assert (get.method, get.raw_body) == ("GET", b"")
+    assert (post.method, post.body) == ("POST", {"force": False})
+
+
+def test_hook_calls_take_their_arguments_by_name(sim: FivetranSimulator) -> None:
+    hook = FivetranHook()
+    try:
+        envelope = hook.request(method="GET", path="/v1/connections/conn")
+        assert envelope["data"]["id"] == "conn"
+        assert hook.update_connection(connection_id="conn", paused=True)["paused"] is True
+    finally:
+        hook.close()
