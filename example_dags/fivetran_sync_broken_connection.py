@@ -19,8 +19,7 @@ Try it against the local simulator::
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
-
+from fivetran_provider._compat import DAG, Param
 from fivetran_provider.operators import FivetranSyncOperator
 
 with DAG(

@@ -35,6 +35,9 @@ check_no_conflicting_distribution()
 
 AIRFLOW_VERSION: str = airflow.__version__
 AIRFLOW_V_3_PLUS: bool = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
+#: Airflow 3.1 and later register a DAG's assets when ``dag.test()`` runs it; 3.0 refuses outlet
+#: assets that no DAG processor has registered yet (aliases are not checked).
+AIRFLOW_V_3_1_PLUS: bool = tuple(int(part) for part in AIRFLOW_VERSION.split(".")[:2] if part.isdigit()) >= (3, 1)
 
 if AIRFLOW_V_3_PLUS:
     from airflow.sdk import (
@@ -248,11 +251,9 @@ def require_airflow_3(feature: str) -> None:
 
 def event_trigger_base() -> type:
     """``BaseEventTrigger`` (Airflow 3), the base of triggers that can watch assets; ``BaseTrigger`` on Airflow 2."""
-    try:
-        from airflow.triggers.base import BaseEventTrigger
-    except ImportError:  # pragma: no cover - Airflow 2
-        return BaseTrigger
-    return BaseEventTrigger
+    from airflow.triggers import base
+
+    return getattr(base, "BaseEventTrigger", base.BaseTrigger)
 
 
 def asset_classes() -> tuple[Any, Any, Any]:
@@ -268,6 +269,7 @@ def asset_classes() -> tuple[Any, Any, Any]:
 
 __all__ = [
     "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_1_PLUS",
     "AIRFLOW_V_3_PLUS",
     "DAG",
     "AirflowException",

@@ -100,18 +100,19 @@ def sync_outlets(connection_id: Any, *, known_to_emit: bool) -> list[Any]:
     (``known_to_emit``), the connection's asset itself; otherwise (templated id, lookup by
     name, or a wait decided at run time) the :data:`SYNC_ALIAS` alias, through which
     :func:`emit_sync_event` adds the concrete asset's event only after a successful sync.
-    On Airflow 2 nothing is declared.
+    On Airflow 3.0 always the alias (its ``dag.test()`` refuses an outlet asset that no DAG
+    processor has registered yet); on Airflow 2 nothing is declared.
 
     :param connection_id: the operator's ``connection_id`` argument (may be a template or ``None``).
     :param known_to_emit: whether every success of the task means a successful sync.
     """
-    from fivetran_provider._compat import AIRFLOW_V_3_PLUS
+    from fivetran_provider._compat import AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_PLUS
     from fivetran_provider.operators._common import is_templated
 
     if not AIRFLOW_V_3_PLUS:
         return []
     asset_cls, alias_cls, _watcher = asset_classes()
-    if known_to_emit and isinstance(connection_id, str) and not is_templated(connection_id):
+    if AIRFLOW_V_3_1_PLUS and known_to_emit and isinstance(connection_id, str) and not is_templated(connection_id):
         uri = connection_asset_uri(connection_id)
         return [asset_cls(name=uri, uri=uri)]
     return [alias_cls(name=SYNC_ALIAS)]

@@ -101,7 +101,11 @@ def test_examples_parse_without_errors_and_touch_nothing(dag_bag: Any, fivetran_
     from fivetran_provider._compat import dag_bag as parse_dags
 
     bag = parse_dags(str(EXAMPLE_DAGS))
-    assert bag.import_errors == {}
+    if AIRFLOW_V_3_PLUS:
+        assert bag.import_errors == {}
+    else:  # the one example scheduled on an asset watcher says clearly that it needs Airflow 3
+        assert {Path(path).name for path in bag.import_errors} == {"fivetran_run_when_data_lands.py"}
+        assert all("needs Airflow 3" in error for error in bag.import_errors.values())
     assert set(bag.dag_ids) >= EXAMPLE_IDS
     for dag_id in bag.dag_ids:
         dag = bag.get_dag(dag_id)
