@@ -233,3 +233,27 @@ def test_the_contract_check_itself_rejects_what_the_definition_forbids() -> None
 
 def _assert_connection_schema_only(connection: dict[str, Any]) -> None:
     _assert_valid(connection, _component("ConnectorResponseV1"))
+
+
+# ------------------------------------------------------------------ routes for lineage and broken connections
+
+LINEAGE_SCHEMAS = {
+    "public": {"name_in_destination": "pg_public", "tables": {"orders": {}, "users": {"enabled": False}}}
+}
+
+
+def test_schema_config_answer_matches_the_definition(hook: FivetranHook, fivetran_conn: FivetranSimulator) -> None:
+    fivetran_conn.add_connection("conn", schemas=LINEAGE_SCHEMAS)
+    envelope = hook.request("GET", "/v1/connections/conn/schemas")
+    _assert_valid(envelope, _response_schema("/v1/connections/{connectionId}/schemas", "get"))
+
+
+def test_setup_test_answer_matches_the_definition(hook: FivetranHook, fivetran_conn: FivetranSimulator) -> None:
+    fivetran_conn.add_connection("conn", setup_state="broken", setup_test_failure="Login failed")
+    envelope = hook.request("POST", "/v1/connections/conn/test", body={})
+    _assert_valid(envelope, _response_schema("/v1/connections/{connectionId}/test", "post"))
+    assert envelope["data"]["setup_tests"][-1] == {
+        "title": "Checking permissions",
+        "status": "FAILED",
+        "message": "Login failed",
+    }
