@@ -106,11 +106,14 @@ def sync_to_db(dag_bag: Any, dag_id: str) -> None:
 
 @needs_airflow_3_1
 def test_the_new_examples_parse_with_the_asset_watcher(dag_bag: Any) -> None:
-    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.serialization import serialized_objects
+
+    # Named DagSerialization from Airflow 3.2, SerializedDAG before.
+    serializer = getattr(serialized_objects, "DagSerialization", None) or serialized_objects.SerializedDAG
 
     assert set(dag_bag.dag_ids) >= NEW_EXAMPLES
     dag = dag_bag.get_dag("fivetran_run_when_data_lands")
-    serialized = str(DagSerialization.to_dict(dag))
+    serialized = str(serializer.to_dict(dag))
     assert "fivetran://mellow_quartz" in serialized
     assert "fivetran_provider.event_triggers.FivetranSyncEventTrigger" in serialized
 
@@ -203,10 +206,10 @@ def test_the_asset_watcher_row_airflow_stores_runs_and_queues_the_dag(dag_bag: A
     import asyncio
 
     from airflow.models.trigger import Trigger
-    from airflow.sdk._shared.module_loading import import_string
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    from fivetran_provider._compat import import_string
     from tests.test_event_triggers import SAFETY, Watch, complete
 
     sync_to_db(dag_bag, "fivetran_run_when_data_lands")
