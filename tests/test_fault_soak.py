@@ -245,7 +245,9 @@ def _one_connection_trial(
     return problems
 
 
-def test_randomized_fault_soak(simulator: FivetranSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_randomized_fault_soak(
+    simulator: FivetranSimulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", simulator.airflow_connection_json(extra=SOAK_SETTINGS))
     rng = random.Random(SEED)
     totals = Totals()
@@ -269,7 +271,8 @@ def test_randomized_fault_soak(simulator: FivetranSimulator, monkeypatch: pytest
         f"faults hit={sum(totals.faults_hit.values())} {dict(totals.faults_hit)}; "
         f"outcomes={dict(totals.outcomes)}; violations={len(totals.violations)}; seconds={seconds:.1f}"
     )
-    print(summary)
+    with capsys.disabled():  # shown in every run, passing or not
+        print("\n" + summary)
     assert totals.trials["pause"] >= 200
     assert all(totals.faults_hit[kind] > 0 for kind in totals.faults_queued), summary
     assert not totals.violations, summary + "\n" + "\n".join(totals.violations[:20])

@@ -177,9 +177,11 @@ def update_validator() -> Any:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def report_examples() -> Iterator[None]:
+def report_examples(pytestconfig: pytest.Config) -> Iterator[None]:
     yield
-    print(f"hypothesis examples run: {dict(EXAMPLES)}")
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # shown in every run, passing or not
+        print(f"\nhypothesis examples run: {dict(EXAMPLES)}")
 
 
 # ------------------------------------------------------------------------------------ catalogue
