@@ -102,7 +102,7 @@ def test_a_minimum_value_itself_is_allowed() -> None:
     body = validate_update({"data_delay_sensitivity": "custom", "data_delay_threshold": 0})
     assert body == {"data_delay_sensitivity": "CUSTOM", "data_delay_threshold": 0}
     error = refused({"data_delay_sensitivity": "CUSTOM", "data_delay_threshold": -1})
-    assert str(error) == "Invalid value for 'data_delay_threshold': -1. Allowed: an integer >= 0."
+    assert str(error) == "Invalid value for 'data_delay_threshold': -1. Allowed: an integer from 0 to 2147483647."
 
 
 @pytest.mark.parametrize("frequency", fields.SYNC_FREQUENCIES)
@@ -169,9 +169,9 @@ def test_text_fields_are_trimmed_and_refuse_control_characters() -> None:
 @pytest.mark.parametrize(
     ("raw", "sent"),
     [
-        ({"host": "db"}, {"host": "db"}),
-        ('{"host": "db"}', {"host": "db"}),
-        ("{'host': 'db', 'port': 5432}", {"host": "db", "port": 5432}),
+        ({"virtual_warehouse": "WH"}, {"virtual_warehouse": "WH"}),
+        ('{"virtual_warehouse": "WH"}', {"virtual_warehouse": "WH"}),
+        ("{'virtual_warehouse': 'WH'}", {"virtual_warehouse": "WH"}),
         ("  {}  ", {}),
     ],
 )
@@ -458,7 +458,7 @@ def test_the_field_table_for_the_readme() -> None:
         "| Pause (true) or resume (false) the connection's syncs. |"
     )
     assert "| a whole hour 'HH:00' from '00:00' to '23:00' |" in rows["daily_sync_time"]
-    assert "| an integer >= 0 |" in rows["data_delay_threshold"]
+    assert "| an integer from 0 to 2147483647 |" in rows["data_delay_threshold"]
     assert "| a non-empty string |" in rows["proxy_agent_id"]
     assert "| a JSON object (a dict, or its JSON text) |" in rows["auth"]
 

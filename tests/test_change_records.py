@@ -26,9 +26,17 @@ def record_of(operation: str, *entries: dict[str, Any], dry_run: bool = False) -
     return json.loads(json.dumps(record))  # what XCom hands back
 
 
-def entry_for(connection: dict[str, Any], update: dict[str, Any], conn_id: str = "conn", patched: bool = True) -> Any:
+def entry_for(
+    connection: dict[str, Any],
+    update: dict[str, Any],
+    conn_id: str = "conn",
+    patched: bool = True,
+    after_state: dict[str, Any] | None = None,
+) -> Any:
     body = validate_update(update, current=connection)
-    return changes.build_entry(conn_id, diff_update(connection, body), patched=patched, current=connection)
+    return changes.build_entry(
+        conn_id, diff_update(connection, body), patched=patched, current=connection, after_state=after_state
+    )
 
 
 # ------------------------------------------------------------------ pause and resume
@@ -61,7 +69,10 @@ def test_a_pause_of_a_dry_run_or_an_unsent_patch_is_nothing_to_undo() -> None:
 
 def test_list_values_inside_config_are_recorded_and_restored_as_lists() -> None:
     current = {"config": {"tables": ["users", "orders"], "hosts": [{"name": "a", "password": "******"}]}}
-    entry = entry_for(current, {"config": {"tables": ["users"], "hosts": [{"name": "b", "password": "pw"}]}})
+    returned = {"config": {"tables": ["users"], "hosts": [{"name": "b", "password": "******"}]}}
+    entry = entry_for(
+        current, {"config": {"tables": ["users"], "hosts": [{"name": "b", "password": "pw"}]}}, after_state=returned
+    )
     assert entry["changes"]["config"] == {
         "before": {"tables": ["users", "orders"], "hosts": [{"name": "a", "password": "******"}]},
         "after": {"tables": ["users"], "hosts": [{"name": "b", "password": "******"}]},
@@ -97,7 +108,7 @@ def test_what_a_restore_cannot_put_back_is_said_with_the_reason() -> None:
         "proxy_agent_id": "agent",
         "run_setup_tests": True,
     }
-    entry = entry_for(current, update)
+    entry = entry_for(current, update, after_state={"config": {"api_token": "******", "host": "db2"}})
     assert entry["changes"]["auth"] == {"before": None, "after": "******"}
     assert entry["changes"]["config"] == {
         "before": {"api_token": "******", "host": "db"},
@@ -295,6 +306,7 @@ def test_describe_shows_each_change_as_before_and_after() -> None:
     entry = entry_for(
         {"paused": False, "config": {"host": "db", "password": "******"}},
         {"paused": True, "config": {"host": "db2", "password": "pw"}},
+        after_state={"paused": True, "config": {"host": "db2", "password": "******"}},
     )
     assert changes.describe(entry) == (
         'paused: false -> true; config.host: "db" -> "db2"; config.password: "******" -> "******"'
