@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fivetran_provider.exceptions import FivetranServerError
+from fivetran_provider.exceptions import FivetranOutcomeUnknownError, FivetranServerError
 from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook
 from fivetran_provider.testing import FivetranSimulator
 
@@ -82,3 +82,66 @@ def test_hook_calls_take_their_arguments_by_name(sim: FivetranSimulator) -> None
         assert hook.update_connection(connection_id="conn", paused=True)["paused"] is True
     finally:
         hook.close()
+
+
+@pytest.mark.parametrize(
+    ("fail_reads", "seen"),
+    [
+        (lambda sim: sim.faults.drop_connection(count=3, method="GET"), [0, 0, 0]),
+        (lambda sim: sim.faults.server_error(count=3, status=503, method="GET"), [503, 503, 503]),
+    ],
+    ids=["dropped", "5xx"],
+)
+def test_a_read_back_that_fails_gets_a_second_chance_before_the_resend(
+    sim: FivetranSimulator, fail_reads: Any, seen: list[int]
+) -> None:
+    sim.faults.server_error(count=1, status=500, method="PATCH")
+    fail_reads(sim)  # the first read-back fails even after its own retries (max_retries=2)
+    hook = FivetranHook()
+    try:
+        assert hook.update_connection("conn", paused=True)["paused"] is True
+    finally:
+        hook.close()
+    assert [(r.method, r.status) for r in sim.requests] == [
+        ("PATCH", 500),
+        *[("GET", status) for status in seen],
+        ("GET", 200),
+        ("PATCH", 200),
+    ]
+    assert sim.connection("conn")["paused"] is True
+
+
+def test_a_read_back_that_fails_twice_says_the_outcome_is_unknown_and_sends_nothing_more(
+    sim: FivetranSimulator,
+) -> None:
+    sim.faults.server_error(count=1, status=500, method="PATCH")
+    sim.faults.server_error(count=6, status=502, method="GET")
+    hook = FivetranHook()
+    try:
+        with pytest.raises(FivetranOutcomeUnknownError) as caught:
+            hook.update_connection("conn", paused=True)
+    finally:
+        hook.close()
+    message = str(caught.value)
+    assert message.startswith("Outcome of PATCH /v1/connections/conn is unknown (")
+    assert message.endswith("; it was not sent again.")
+    assert "500" in caught.value.cause and "502" in caught.value.verify_error
+    assert [r.method for r in sim.requests] == ["PATCH"] + ["GET"] * 6
+    assert sim.connection("conn")["paused"] is False
+
+
+def test_send_verified_takes_its_arguments_by_name(sim: FivetranSimulator) -> None:
+    sim.faults.apply_then_fail(count=1, status=500)
+    hook = FivetranHook()
+    try:
+        envelope = hook.send_verified(
+            method="PATCH",
+            path="/v1/connections/conn",
+            body={"paused": True},
+            connection_id="conn",
+            remaining=lambda current, sent: None if current["paused"] is True else dict(sent),
+        )
+    finally:
+        hook.close()
+    assert envelope["data"]["paused"] is True
+    assert [(r.method, r.status) for r in sim.requests] == [("PATCH", 500), ("GET", 200)]
