@@ -145,3 +145,56 @@ def test_send_verified_takes_its_arguments_by_name(sim: FivetranSimulator) -> No
         hook.close()
     assert envelope["data"]["paused"] is True
     assert [(r.method, r.status) for r in sim.requests] == [("PATCH", 500), ("GET", 200)]
+
+
+def run_async_start_sync(**kwargs: Any) -> Any:
+    async def run() -> Any:
+        hook = FivetranAsyncHook()
+        try:
+            return await hook.astart_sync("conn", **kwargs)
+        finally:
+            await hook.aclose()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("fail_reads", "seen"),
+    [
+        (lambda sim: sim.faults.drop_connection(count=3, method="GET"), [0, 0, 0]),
+        (lambda sim: sim.faults.server_error(count=3, status=503, method="GET"), [503, 503, 503]),
+    ],
+    ids=["dropped", "5xx"],
+)
+def test_async_sync_start_read_back_gets_a_second_chance(
+    sim: FivetranSimulator, fail_reads: Any, seen: list[int]
+) -> None:
+    baseline = sim.connection("conn")
+    sim.faults.server_error(count=1, status=500, method="POST")
+    fail_reads(sim)
+    run_async_start_sync(baseline=baseline)
+    assert [(r.method, r.status) for r in sim.requests] == [
+        ("POST", 500),
+        *[("GET", status) for status in seen],
+        ("GET", 200),
+        ("POST", 200),
+    ]
+
+
+def test_async_sync_start_whose_read_back_fails_twice_is_not_sent_again(sim: FivetranSimulator) -> None:
+    baseline = sim.connection("conn")
+    sim.faults.server_error(count=1, status=500, method="POST")
+    sim.faults.server_error(count=6, status=502, method="GET")
+    with pytest.raises(FivetranOutcomeUnknownError) as caught:
+        run_async_start_sync(baseline=baseline)
+    assert str(caught.value).startswith("Outcome of POST /v1/connections/conn/sync is unknown (")
+    assert "500" in caught.value.cause and "502" in caught.value.verify_error
+    assert [r.method for r in sim.requests] == ["POST"] + ["GET"] * 6
+
+
+def test_async_sync_start_that_was_applied_is_verified_not_resent(sim: FivetranSimulator) -> None:
+    sim.faults.apply_then_fail(count=1, status=500, method="POST")
+    envelope = run_async_start_sync(force=False)
+    assert envelope["message"] == "verified by reading the connection back"
+    assert [(r.method, r.status) for r in sim.requests] == [("GET", 200), ("POST", 500), ("GET", 200)]
+    assert sim.requests[1].body == {"force": False}
