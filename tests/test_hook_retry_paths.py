@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from fivetran_provider.exceptions import FivetranOutcomeUnknownError, FivetranServerError
+from fivetran_provider.exceptions import (
+    FivetranBadRequestError,
+    FivetranOutcomeUnknownError,
+    FivetranRedirectError,
+    FivetranServerError,
+)
 from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook
 from fivetran_provider.testing import FivetranSimulator
 
@@ -194,7 +199,34 @@ def test_async_sync_start_whose_read_back_fails_twice_is_not_sent_again(sim: Fiv
 
 def test_async_sync_start_that_was_applied_is_verified_not_resent(sim: FivetranSimulator) -> None:
     sim.faults.apply_then_fail(count=1, status=500, method="POST")
-    envelope = run_async_start_sync(force=False)
+    envelope = run_async_start_sync()
     assert envelope["message"] == "verified by reading the connection back"
     assert [(r.method, r.status) for r in sim.requests] == [("GET", 200), ("POST", 500), ("GET", 200)]
     assert sim.requests[1].body == {"force": False}
+
+
+def test_async_sync_start_that_keeps_failing_is_verified_and_resent_max_retries_times(
+    sim: FivetranSimulator,
+) -> None:
+    baseline = sim.connection("conn")
+    sim.faults.server_error(count=5, status=500, method="POST")
+    with pytest.raises(FivetranServerError):
+        run_async_start_sync(baseline=baseline)
+    assert [(r.method, r.status) for r in sim.requests] == [
+        ("POST", 500),
+        ("GET", 200),
+        ("POST", 500),
+        ("GET", 200),
+        ("POST", 500),
+    ]
+
+
+def test_async_sync_start_refused_or_redirected_is_neither_verified_nor_resent(sim: FivetranSimulator) -> None:
+    baseline = sim.connection("conn")
+    sim.faults.server_error(count=1, status=400, code="InvalidInput", method="POST")
+    with pytest.raises(FivetranBadRequestError):
+        run_async_start_sync(baseline=baseline)
+    sim.faults.redirect(method="POST")
+    with pytest.raises(FivetranRedirectError):
+        run_async_start_sync(baseline=baseline)
+    assert [r.method for r in sim.requests] == ["POST", "POST"]
