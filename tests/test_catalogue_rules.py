@@ -102,7 +102,7 @@ def test_a_minimum_value_itself_is_allowed() -> None:
     body = validate_update({"data_delay_sensitivity": "custom", "data_delay_threshold": 0})
     assert body == {"data_delay_sensitivity": "CUSTOM", "data_delay_threshold": 0}
     error = refused({"data_delay_sensitivity": "CUSTOM", "data_delay_threshold": -1})
-    assert str(error) == "Invalid value for 'data_delay_threshold': -1. Allowed: an integer >= 0."
+    assert str(error) == "Invalid value for 'data_delay_threshold': -1. Allowed: an integer from 0 to 2147483647."
 
 
 @pytest.mark.parametrize("frequency", fields.SYNC_FREQUENCIES)
@@ -169,9 +169,9 @@ def test_text_fields_are_trimmed_and_refuse_control_characters() -> None:
 @pytest.mark.parametrize(
     ("raw", "sent"),
     [
-        ({"host": "db"}, {"host": "db"}),
-        ('{"host": "db"}', {"host": "db"}),
-        ("{'host': 'db', 'port': 5432}", {"host": "db", "port": 5432}),
+        ({"virtual_warehouse": "WH"}, {"virtual_warehouse": "WH"}),
+        ('{"virtual_warehouse": "WH"}', {"virtual_warehouse": "WH"}),
+        ("{'virtual_warehouse': 'WH'}", {"virtual_warehouse": "WH"}),
         ("  {}  ", {}),
     ],
 )
@@ -458,7 +458,7 @@ def test_the_field_table_for_the_readme() -> None:
         "| Pause (true) or resume (false) the connection's syncs. |"
     )
     assert "| a whole hour 'HH:00' from '00:00' to '23:00' |" in rows["daily_sync_time"]
-    assert "| an integer >= 0 |" in rows["data_delay_threshold"]
+    assert "| an integer from 0 to 2147483647 |" in rows["data_delay_threshold"]
     assert "| a non-empty string |" in rows["proxy_agent_id"]
     assert "| a JSON object (a dict, or its JSON text) |" in rows["auth"]
 
@@ -542,3 +542,92 @@ def test_a_longer_schedule_interval_is_a_change() -> None:
 
 def test_a_field_given_as_none_first_does_not_drop_the_fields_after_it() -> None:
     assert validate_update({"paused": None, "sync_frequency": "60"}) == {"sync_frequency": 60}
+
+
+# ------------------------------------------------------------------ bounds on object fields and integer text
+
+
+def nested_list(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_objects_may_nest_32_levels_and_no_more() -> None:
+    assert validate_update({"config": {"a": nested_list(31)}}) == {"config": {"a": nested_list(31)}}
+    error = refused({"config": {"a": nested_list(32)}})
+    assert error.field == "config.a" + "[0]" * 32
+    assert error.value == "<deeply nested value>"
+    assert error.allowed.endswith("nested at most 32 levels")
+
+
+def test_deep_python_literal_text_is_refused_before_it_is_parsed() -> None:
+    def text(levels: int) -> str:
+        return "{'a': " + "[" * levels + "1" + "]" * levels + ", 'b': (1,)}"
+
+    assert validate_update({"config": text(31)}) == {"config": {"a": nested_list(31), "b": [1]}}
+    checked = refused({"config": text(32)})  # parsed, then refused by the object check
+    assert checked.field == "config.a" + "[0]" * 32
+    scanned = refused({"config": text(33)})  # refused by the bracket count, before parsing
+    assert (scanned.field, scanned.reason) == ("config", "Nested more than 32 levels deep.")
+    assert str(scanned) == (
+        "Invalid value for 'config': a value of type str. Allowed: a JSON object (a dict, or its JSON text). "
+        "Nested more than 32 levels deep."
+    )
+
+
+def test_object_text_of_a_million_characters_is_read_and_longer_is_refused() -> None:
+    def text(length: int) -> str:
+        return '{"a": "' + "x" * (length - 9) + '"}'
+
+    assert validate_update({"config": text(1_000_000)})["config"]["a"] == "x" * (1_000_000 - 9)
+    error = refused({"config": text(1_000_001)})
+    assert str(error) == (
+        "Invalid value for 'config': '<text of 1000001 characters>'. "
+        "Allowed: a JSON object (a dict, or its JSON text). At most 1000000 characters."
+    )
+
+
+@pytest.mark.parametrize("number", [fields.JSON_INT_MIN, fields.JSON_INT_MAX, 0])
+def test_integers_in_the_64_bit_range_are_kept(number: int) -> None:
+    assert validate_update({"config": {"port": number}}) == {"config": {"port": number}}
+
+
+@pytest.mark.parametrize("number", [fields.JSON_INT_MIN - 1, fields.JSON_INT_MAX + 1])
+def test_integers_beyond_64_bits_are_refused(number: int) -> None:
+    error = refused({"config": {"port": number}})
+    assert (error.field, error.value) == ("config.port", "<an integer out of the 64-bit range>")
+
+
+@pytest.mark.parametrize(
+    ("config", "field", "value"),
+    [
+        ({1: "a"}, "config", "<a key of type int>"),
+        ({"a": {"b": {1, 2}}}, "config.a.b", "<a value of type set>"),
+        ({"a": [b"x"]}, "config.a[0]", "<a value of type bytes>"),
+    ],
+)
+def test_what_is_not_json_inside_an_object_is_named(config: Any, field: str, value: str) -> None:
+    error = refused({"config": config})
+    assert (error.field, error.value) == (field, value)
+    assert error.allowed.startswith("JSON values only: objects with string keys")
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_inside_an_object_are_refused(number: float) -> None:
+    error = refused({"destination_configuration": {"virtual_warehouse": "WH"}, "config": {"a": [1.5, number]}})
+    assert (error.field, error.reason) == ("config.a[1]", "NaN and infinity are not JSON.")
+
+
+def test_tuples_inside_an_object_are_sent_as_lists() -> None:
+    assert validate_update({"config": {"a": (1, (2.5, None, True, "x"))}}) == {
+        "config": {"a": [1, [2.5, None, True, "x"]]}
+    }
+
+
+def test_integer_text_up_to_20_characters_is_read() -> None:
+    assert validate_update({"sync_frequency": " " + "0" * 18 + "60 "}) == {"sync_frequency": 60}
+    assert refused({"sync_frequency": "0" * 19 + "60"}).value == "0" * 19 + "60"
+    assert refused({"sync_frequency": "6" * 100}).value == "6" * 100
+    assert refused({"sync_frequency": "6" * 101}).value == "<text of 101 characters>"

@@ -26,9 +26,17 @@ def record_of(operation: str, *entries: dict[str, Any], dry_run: bool = False) -
     return json.loads(json.dumps(record))  # what XCom hands back
 
 
-def entry_for(connection: dict[str, Any], update: dict[str, Any], conn_id: str = "conn", patched: bool = True) -> Any:
+def entry_for(
+    connection: dict[str, Any],
+    update: dict[str, Any],
+    conn_id: str = "conn",
+    patched: bool = True,
+    after_state: dict[str, Any] | None = None,
+) -> Any:
     body = validate_update(update, current=connection)
-    return changes.build_entry(conn_id, diff_update(connection, body), patched=patched, current=connection)
+    return changes.build_entry(
+        conn_id, diff_update(connection, body), patched=patched, current=connection, after_state=after_state
+    )
 
 
 # ------------------------------------------------------------------ pause and resume
@@ -61,7 +69,10 @@ def test_a_pause_of_a_dry_run_or_an_unsent_patch_is_nothing_to_undo() -> None:
 
 def test_list_values_inside_config_are_recorded_and_restored_as_lists() -> None:
     current = {"config": {"tables": ["users", "orders"], "hosts": [{"name": "a", "password": "******"}]}}
-    entry = entry_for(current, {"config": {"tables": ["users"], "hosts": [{"name": "b", "password": "pw"}]}})
+    returned = {"config": {"tables": ["users"], "hosts": [{"name": "b", "password": "******"}]}}
+    entry = entry_for(
+        current, {"config": {"tables": ["users"], "hosts": [{"name": "b", "password": "pw"}]}}, after_state=returned
+    )
     assert entry["changes"]["config"] == {
         "before": {"tables": ["users", "orders"], "hosts": [{"name": "a", "password": "******"}]},
         "after": {"tables": ["users"], "hosts": [{"name": "b", "password": "******"}]},
@@ -97,7 +108,7 @@ def test_what_a_restore_cannot_put_back_is_said_with_the_reason() -> None:
         "proxy_agent_id": "agent",
         "run_setup_tests": True,
     }
-    entry = entry_for(current, update)
+    entry = entry_for(current, update, after_state={"config": {"api_token": "******", "host": "db2"}})
     assert entry["changes"]["auth"] == {"before": None, "after": "******"}
     assert entry["changes"]["config"] == {
         "before": {"api_token": "******", "host": "db"},
@@ -295,6 +306,7 @@ def test_describe_shows_each_change_as_before_and_after() -> None:
     entry = entry_for(
         {"paused": False, "config": {"host": "db", "password": "******"}},
         {"paused": True, "config": {"host": "db2", "password": "pw"}},
+        after_state={"paused": True, "config": {"host": "db2", "password": "******"}},
     )
     assert changes.describe(entry) == (
         'paused: false -> true; config.host: "db" -> "db2"; config.password: "******" -> "******"'
@@ -374,3 +386,52 @@ def test_describe_cuts_at_200_characters() -> None:
     value = "z" * 199  # 201 characters once quoted
     text = changes.describe({"changes": {"proxy_agent_id": {"before": None, "after": value}}})
     assert text == "proxy_agent_id: null -> " + json.dumps(value)[:197] + "..."
+
+
+# ------------------------------------------------------------------ config 'after' as Fivetran returned it
+
+
+def test_config_after_is_what_fivetran_returned_never_what_the_dag_passed() -> None:
+    current = {"config": {"host": "db", "schema_prefix": "raw", "port": 5432}}
+    update = {"config": {"host": "DB2", "apikey_x": "plain-looking", "port": None, "note": "hello"}}
+    returned = {"config": {"host": "db2", "apikey_x": "******", "port": None, "schema_prefix": "raw"}}
+    entry = entry_for(current, update, after_state=returned)
+    assert entry["changes"]["config"] == {
+        "before": {"host": "db", "apikey_x": None, "port": 5432, "note": None},
+        # normalised by Fivetran; masked by Fivetran; cleared; not read back at all
+        "after": {"host": "db2", "apikey_x": "******", "port": None, "note": "******"},
+    }
+    assert "plain-looking" not in json.dumps(entry) and "hello" not in json.dumps(entry)
+
+
+def test_a_key_fivetran_reads_back_masked_is_masked_before_the_change_too() -> None:
+    current = {"config": {"conn_blob": "old-blob", "host": "db"}}
+    returned = {"config": {"conn_blob": "******", "host": "db"}}
+    entry = entry_for(current, {"config": {"conn_blob": "new-blob"}}, after_state=returned)
+    assert entry["changes"]["config"] == {"before": {"conn_blob": "******"}, "after": {"conn_blob": "******"}}
+    assert "old-blob" not in json.dumps(entry)
+    assert entry["not_restorable"] == {
+        "config.conn_blob": "a secret: Fivetran reads it back masked, so the earlier value is unknown"
+    }
+
+
+@pytest.mark.parametrize("returned", [None, {"paused": True}, {"config": "******"}, {"config": ["host"]}])
+def test_without_fivetran_s_answer_every_config_after_is_masked(returned: Any) -> None:
+    current = {"config": {"host": "db", "port": 5432}}
+    entry = entry_for(current, {"config": {"host": "db2", "port": None}}, after_state=returned)
+    assert entry["changes"]["config"] == {
+        "before": {"host": "db", "port": 5432},
+        "after": {"host": "******", "port": None},
+    }
+
+
+def test_settings_objects_that_hold_no_secret_are_recorded_as_sent() -> None:
+    current = {"destination_configuration": {"virtual_warehouse": "SMALL"}}
+    update = {"destination_configuration": {"virtual_warehouse": "LARGE"}}
+    planned = entry_for(current, update, patched=False)  # a dry run: no answer from Fivetran
+    assert planned["changes"]["destination_configuration"] == {
+        "before": {"virtual_warehouse": "SMALL"},
+        "after": {"virtual_warehouse": "LARGE"},
+    }
+    desired, _skipped = changes.restore_plan(planned)
+    assert desired == {"destination_configuration": {"virtual_warehouse": "SMALL"}}

@@ -61,6 +61,10 @@ def test_which_errors_leave_the_outcome_unknown(error: BaseException, unknown: b
         (T1, T0, False),
         (T0, "not a time", True),
         ("2026-01-01T10:00:00Z", "2026-01-01T10:00:00+00:00", False),
+        ("2026-01-01T10:00:00", "2026-01-01T10:30:00+01:00", False),  # no zone means UTC: 09:30 UTC is earlier
+        ("2026-01-01T10:00:00", "2026-01-01T10:30:00", True),
+        (T0, 1767261600, True),  # not text: cannot be read as a time, so something happened
+        ("not a time", "".join(["not a ", "time"]), False),  # the same unreadable text read again: no change
     ],
 )
 def test_timestamp_moved(before: str | None, after: str | None, moved: bool) -> None:
@@ -83,6 +87,14 @@ def test_a_sync_counts_as_started_when_running_or_finished() -> None:
     assert not outcome.sync_needs_resend(baseline, conn(succeeded=T1))
     assert not outcome.sync_needs_resend(baseline, conn(failed=T1))
     assert outcome.sync_needs_resend(None, conn(succeeded=None))
+
+
+def test_a_status_without_state_or_flag_is_nothing_started() -> None:
+    baseline = conn()
+    quiet = {**conn(), "status": {}}
+    assert not outcome.historical_sync_started(baseline, quiet)
+    assert outcome.sync_needs_resend(baseline, quiet)
+    assert outcome.resync_needs_resend(baseline, {**conn(), "status": None}, None)
 
 
 def test_resync_whole_connection_or_tables() -> None:

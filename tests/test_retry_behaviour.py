@@ -180,17 +180,23 @@ def test_retry_after_exactly_at_the_cap_is_honoured() -> None:
         (429, "PATCH", RETRY),
         (499, "GET", FAIL),
         (500, "patch", VERIFY),
-        (599, "POST", RETRY),
+        (599, "POST", VERIFY),
+        (599, "GET", RETRY),
         (502, "PATCH", VERIFY),
+        (503, "put", VERIFY),
+        (500, "DELETE", VERIFY),
     ],
 )
 def test_status_edges(status: int, method: str, decision: str) -> None:
     assert RetryPolicy().classify_status(status, method=method) == decision
 
 
-def test_transport_error_on_a_lowercase_patch_needs_verification() -> None:
+def test_transport_error_on_a_request_with_a_side_effect_needs_verification() -> None:
     assert RetryPolicy().classify_transport_error(method="patch") == VERIFY
-    assert RetryPolicy().classify_transport_error(method="POST") == RETRY
+    assert RetryPolicy().classify_transport_error(method="POST") == VERIFY
+    assert RetryPolicy().classify_transport_error(method="put") == VERIFY
+    assert RetryPolicy().classify_transport_error(method="DELETE") == VERIFY
+    assert RetryPolicy().classify_transport_error(method="get") == RETRY
 
 
 def test_policy_serialises_every_setting_for_the_trigger() -> None:
