@@ -522,6 +522,8 @@ def test_an_unchanged_state_is_logged_once_and_a_change_again() -> None:
     assert running.note is not None and "running" in running.note
     broken = w.observe(connection(status=state(sync_state="syncing", setup_state="broken")), polled_at=40.0)
     assert broken.note is None  # same sync_state and the same sentence
+    back = w.observe(connection(), polled_at=50.0)  # from syncing back to scheduled: said again
+    assert back.note is not None and back.note.startswith("No sync")
 
 
 def test_a_poll_interval_must_be_above_zero() -> None:
