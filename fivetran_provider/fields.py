@@ -31,8 +31,8 @@ WEEKDAYS: tuple[str, ...] = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRID
 MASKED_VALUE = "******"
 """How Fivetran reads back a secret ``config`` value."""
 
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-"""The range of the API's ``int32`` fields."""
+INT32_MAX = 2**31 - 1
+"""The largest value of the API's ``int32`` fields (none of them takes negative values)."""
 
 JSON_INT_MIN, JSON_INT_MAX = -(2**63), 2**63 - 1
 """The integers accepted inside objects (``config`` and the like): what a 64-bit reader can hold."""
