@@ -175,15 +175,7 @@ class FivetranSyncTrigger(BaseTrigger):
         try:
             while True:
                 polled_at = time.time()
-                step = await self._poll(hook, waiter, polled_at)
-                if step.action == RESUME:
-                    self._note(step)
-                    try:
-                        await hook.astart_sync(self.connection_id, force=False)
-                    except Exception as error:  # judged by the waiter: transient ones keep the wait going
-                        step = waiter.observe_error(error, polled_at)
-                    else:
-                        step = waiter.after_resume(polled_at)
+                step = await self._resume_if_asked(hook, waiter, await self._poll(hook, waiter, polled_at), polled_at)
                 self._note(step)
                 if step.action == DONE:
                     assert step.event is not None
@@ -225,14 +217,7 @@ class FivetranSyncTrigger(BaseTrigger):
                 else:
                     assert reading.error is not None
                     step = waiter.observe_error(reading.error, polled_at)
-                if step.action == RESUME:
-                    self._note(step)
-                    try:
-                        await hook.astart_sync(self.connection_id, force=False)
-                    except Exception as error:  # judged by the waiter: transient ones keep the wait going
-                        step = waiter.observe_error(error, polled_at)
-                    else:
-                        step = waiter.after_resume(polled_at)
+                step = await self._resume_if_asked(hook, waiter, step, polled_at)
                 self._note(step)
                 if step.action == DONE:
                     assert step.event is not None
@@ -242,6 +227,25 @@ class FivetranSyncTrigger(BaseTrigger):
             if sub is not None:
                 sub.poller.leave(sub)
             await hook.aclose()
+
+    async def _resume_if_asked(
+        self, hook: FivetranAsyncHook, waiter: SyncWaiter, step: WaitStep, polled_at: float
+    ) -> WaitStep:
+        """Start the sync again when the waiter asks (a manual connection whose reschedule came), then judge that.
+
+        :param hook: the trigger's async hook.
+        :param waiter: the trigger's judge of completion.
+        :param step: what the waiter made of the last reading.
+        :param polled_at: when that reading was taken (epoch seconds).
+        """
+        if step.action != RESUME:
+            return step
+        self._note(step)
+        try:
+            await hook.astart_sync(self.connection_id, force=False)
+        except Exception as error:  # judged by the waiter: transient ones keep the wait going
+            return waiter.observe_error(error, polled_at)
+        return waiter.after_resume(polled_at)
 
     async def _poll(self, hook: FivetranAsyncHook, waiter: SyncWaiter, polled_at: float) -> WaitStep:
         try:
