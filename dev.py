@@ -31,9 +31,13 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 MATRIX = ROOT / ".artifacts" / "matrix"
-# The Airflow release of the development environment (demo, ruff, mypy); the matrix is in noxfile.py.
-AIRFLOW_PIN = "apache-airflow==3.3.2"
-VERSIONS = ("2.11", "3.0", "3.1", "3.2", "3.3")
+# The release of each supported Airflow line the suite runs on (the newest patch release of each);
+# noxfile.py builds its matrix from this table.
+AIRFLOW_RELEASES = {"2.11": "2.11.2", "3.0": "3.0.6", "3.1": "3.1.8", "3.2": "3.2.2", "3.3": "3.3.2"}
+NEWEST = "3.3"
+VERSIONS = tuple(AIRFLOW_RELEASES)
+# The Airflow release of the development environment (demo, ruff, mypy).
+AIRFLOW_PIN = f"apache-airflow=={AIRFLOW_RELEASES[NEWEST]}"
 
 
 def _stamp() -> str:

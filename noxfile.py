@@ -18,19 +18,19 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import nox
 
-ROOT = Path(__file__).resolve().parent
-ARTIFACTS = ROOT / ".artifacts"
-MATRIX = ARTIFACTS / "matrix"
+# dev.py, beside this file, holds the table of Airflow releases the matrix runs on.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dev import AIRFLOW_RELEASES as AIRFLOW
+from dev import MATRIX, NEWEST, ROOT
 
-# The release of each supported Airflow line the suite runs on (the newest patch release of each).
-AIRFLOW = {"2.11": "2.11.2", "3.0": "3.0.6", "3.1": "3.1.8", "3.2": "3.2.2", "3.3": "3.3.2"}
-NEWEST = "3.3"
+ARTIFACTS = ROOT / ".artifacts"
 
 # Known-bad combinations of Airflow's own dependencies, pinned for the test environments only.
 # The in-process execution API that dag.test() uses fails with the newest fastapi/cadwyn/svcs:

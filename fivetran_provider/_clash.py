@@ -8,6 +8,7 @@ present fails at once with a message naming both distributions and the fix.
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 THIS_DISTRIBUTION = "airflow-provider-fivetran-connections"
@@ -18,8 +19,12 @@ class ConflictingDistributionError(ImportError):
     """The archived ``airflow-provider-fivetran`` distribution is installed in the same environment."""
 
 
+@cache
 def check_no_conflicting_distribution() -> None:
-    """Raise :class:`ConflictingDistributionError` when ``airflow-provider-fivetran`` is installed."""
+    """Raise :class:`ConflictingDistributionError` when ``airflow-provider-fivetran`` is installed.
+
+    The package's ``__init__`` and ``_compat`` both call it; the metadata is looked up once per process.
+    """
     try:
         other = version(ARCHIVED_DISTRIBUTION)
     except PackageNotFoundError:

@@ -34,10 +34,11 @@ from fivetran_provider._clash import check_no_conflicting_distribution
 check_no_conflicting_distribution()
 
 AIRFLOW_VERSION: str = airflow.__version__
-AIRFLOW_V_3_PLUS: bool = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
+_MAJOR_MINOR: tuple[int, ...] = tuple(int(part) for part in AIRFLOW_VERSION.split(".")[:2] if part.isdigit())
+AIRFLOW_V_3_PLUS: bool = _MAJOR_MINOR >= (3,)
 #: Airflow 3.1 and later register a DAG's assets when ``dag.test()`` runs it; 3.0 refuses outlet
 #: assets that no DAG processor has registered yet (aliases are not checked).
-AIRFLOW_V_3_1_PLUS: bool = tuple(int(part) for part in AIRFLOW_VERSION.split(".")[:2] if part.isdigit()) >= (3, 1)
+AIRFLOW_V_3_1_PLUS: bool = _MAJOR_MINOR >= (3, 1)
 
 if AIRFLOW_V_3_PLUS:
     from airflow.sdk import (

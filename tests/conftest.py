@@ -61,7 +61,7 @@ def simulator() -> Iterator[FivetranSimulator]:
 @pytest.fixture
 def fivetran_conn(simulator: FivetranSimulator, monkeypatch: pytest.MonkeyPatch) -> FivetranSimulator:
     """Point the ``fivetran_default`` Airflow connection at the simulator (fast retries)."""
-    monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", simulator.airflow_connection_json(extra=FAST_RETRIES))
+    monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", conn_json(simulator))
     return simulator
 
 

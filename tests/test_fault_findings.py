@@ -291,16 +291,18 @@ def test_6_the_async_sync_start_verifies_after_a_decoding_error(fivetran_conn: F
 # ------------------------------------------------------------------------------------ 7
 
 
+def drip_one_read_past_a_one_second_deadline(sim: FivetranSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One byte every 0.05 s keeps every socket read well inside the read timeout, while the whole
+    # answer would take over a minute; the deadline ends the call instead.
+    monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", conn_json(sim, max_retries=0, read_timeout=5, call_deadline=1))
+    sim.add_connection("conn")
+    sim.faults.slow_drip(0.05, count=1, method="GET")
+
+
 def test_7_a_slow_drip_answer_ends_at_the_call_deadline(
     fivetran_conn: FivetranSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # One byte every 0.05 s keeps every socket read well inside the read timeout, while the whole
-    # answer would take over a minute; the deadline ends the call instead.
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FIVETRAN_DEFAULT", conn_json(fivetran_conn, max_retries=0, read_timeout=5, call_deadline=1)
-    )
-    fivetran_conn.add_connection("conn")
-    fivetran_conn.faults.slow_drip(0.05, count=1, method="GET")
+    drip_one_read_past_a_one_second_deadline(fivetran_conn, monkeypatch)
     hook = FivetranHook()
     with pytest.raises(FivetranDeadlineError, match="deadline of 1 s"):
         hook.get_connection_details("conn")
@@ -310,11 +312,7 @@ def test_7_a_slow_drip_answer_ends_at_the_call_deadline(
 def test_7_the_async_client_has_the_deadline_too(
     fivetran_conn: FivetranSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_FIVETRAN_DEFAULT", conn_json(fivetran_conn, max_retries=0, read_timeout=5, call_deadline=1)
-    )
-    fivetran_conn.add_connection("conn")
-    fivetran_conn.faults.slow_drip(0.05, count=1, method="GET")
+    drip_one_read_past_a_one_second_deadline(fivetran_conn, monkeypatch)
 
     async def read() -> None:
         hook = FivetranAsyncHook()

@@ -79,6 +79,18 @@ def test_async_requests_send_a_body_only_when_there_is_one(sim: FivetranSimulato
     assert (post.method, post.body) == ("POST", {"force": False})
 
 
+#: A read-back that fails even after its own retries (max_retries=2): dropped, or answered 503;
+#: ``seen`` is the status of each failed attempt (0 for a dropped one).
+FAILING_READ_BACKS = pytest.mark.parametrize(
+    ("fail_reads", "seen"),
+    [
+        (lambda sim: sim.faults.drop_connection(count=3, method="GET"), [0, 0, 0]),
+        (lambda sim: sim.faults.server_error(count=3, status=503, method="GET"), [503, 503, 503]),
+    ],
+    ids=["dropped", "5xx"],
+)
+
+
 def test_hook_calls_take_their_arguments_by_name(sim: FivetranSimulator) -> None:
     hook = FivetranHook()
     try:
@@ -89,14 +101,7 @@ def test_hook_calls_take_their_arguments_by_name(sim: FivetranSimulator) -> None
         hook.close()
 
 
-@pytest.mark.parametrize(
-    ("fail_reads", "seen"),
-    [
-        (lambda sim: sim.faults.drop_connection(count=3, method="GET"), [0, 0, 0]),
-        (lambda sim: sim.faults.server_error(count=3, status=503, method="GET"), [503, 503, 503]),
-    ],
-    ids=["dropped", "5xx"],
-)
+@FAILING_READ_BACKS
 def test_a_read_back_that_fails_gets_a_second_chance_before_the_resend(
     sim: FivetranSimulator, fail_reads: Any, seen: list[int]
 ) -> None:
@@ -163,14 +168,7 @@ def run_async_start_sync(**kwargs: Any) -> Any:
     return asyncio.run(run())
 
 
-@pytest.mark.parametrize(
-    ("fail_reads", "seen"),
-    [
-        (lambda sim: sim.faults.drop_connection(count=3, method="GET"), [0, 0, 0]),
-        (lambda sim: sim.faults.server_error(count=3, status=503, method="GET"), [503, 503, 503]),
-    ],
-    ids=["dropped", "5xx"],
-)
+@FAILING_READ_BACKS
 def test_async_sync_start_read_back_gets_a_second_chance(
     sim: FivetranSimulator, fail_reads: Any, seen: list[int]
 ) -> None:

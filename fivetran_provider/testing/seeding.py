@@ -91,12 +91,7 @@ def seed_from_json(sim: FivetranSimulator, document: Any) -> tuple[int, int]:
         raw_status = item.get("status")
         status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
         kwargs: dict[str, Any] = {name: item[name] for name in _DIRECT_FIELDS if name in item}
-        if kwargs.get("sync_frequency") is None and "sync_frequency" in kwargs:
-            kwargs["sync_frequency"] = None
-        for name in ("setup_state", "is_historical_sync"):
-            if name in status:
-                kwargs[name] = status[name]
-        for name in ("schema_status", "tasks", "warnings"):
+        for name in ("setup_state", "is_historical_sync", "schema_status", "tasks", "warnings"):
             if name in status:
                 kwargs[name] = status[name]
         for name, value in item.items():

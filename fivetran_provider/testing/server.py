@@ -378,7 +378,8 @@ class FivetranSimulator:
         :param is_historical_sync: initial ``status.is_historical_sync``.
         :param setup_state: ``incomplete``, ``connected`` or ``broken``.
         :param other_fields: further connection fields, e.g. ``service_version``, ``created_at``,
-            ``networking_method``, ``schema_status``, ``tasks``, ``warnings``.
+            ``networking_method``, ``schema_status``, ``tasks``, ``warnings``; ``schema_config``
+            (the API's shape) or ``schemas`` (shorthand) seed ``GET .../schemas``.
         :return: the connection exactly as ``GET /v1/connections/{id}`` would return it.
         """
         return self.state.add_connection(

@@ -356,7 +356,6 @@ class Connection:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     source_sync_details: dict[str, Any] | None = None
     setup_test_failure: str | None = None
-    schemas: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # lifecycle
     run: SyncRun | None = None
@@ -391,7 +390,6 @@ _SEEDABLE_FIELDS: frozenset[str] = frozenset(
         "warnings",
         "source_sync_details",
         "setup_test_failure",
-        "schemas",
         "schema_config",
     }
 )
@@ -544,20 +542,13 @@ class SimulatorState:
             ]
 
     def schema_config(self, connection_id: str) -> dict[str, Any]:
-        """``GET /v1/connections/{id}/schemas`` data, as seeded with ``schema_config`` (the API's shape)
-        or ``schemas`` (schema name to ``{"tables": {...}}``; the fields Fivetran always returns are filled in).
+        """``GET /v1/connections/{id}/schemas`` data, as seeded (see :meth:`add_connection`).
 
         :param connection_id: connection id.
         :raises ApiError: 404 for an unknown connection, 404 ``NotFound_SchemaConfig`` when none was seeded.
         """
         with self.lock:
             conn = self._conn(connection_id)
-            if conn.schema_config is None and conn.schemas is not None:
-                return {
-                    "enable_new_by_default": True,
-                    "schema_change_handling": "ALLOW_ALL",
-                    "schemas": {name: _schema_view(name, schema) for name, schema in conn.schemas.items()},
-                }
             if conn.schema_config is None:
                 raise ApiError(
                     404, "NotFound_SchemaConfig", f"Connection with id '{connection_id}' doesn't have schema config"
@@ -617,7 +608,10 @@ class SimulatorState:
         :param setup_state: ``incomplete``, ``connected`` or ``broken``.
         :param other_fields: further connection fields (``service_version``, ``connected_by``,
             ``created_at``, ``networking_method``, ``schema_status``, ``tasks``, ``warnings``, ...);
-            unknown names are added to the returned object as they are.
+            unknown names are added to the returned object as they are. Two seed what
+            ``GET .../schemas`` answers: ``schema_config`` in the API's shape, or the shorthand
+            ``schemas`` (schema name to ``{"tables": {...}}``, the fields Fivetran always returns
+            filled in); ``schema_config`` wins when both are given.
         :return: the connection as ``GET /v1/connections/{id}`` returns it.
         :raises ValueError: on a duplicate id or an impossible value.
         """
@@ -640,6 +634,9 @@ class SimulatorState:
                 else:
                     extra[key] = copy.deepcopy(value)
             created = to_epoch(seeded.pop("created_at", None))
+            schemas = extra.pop("schemas", None)
+            if schemas is not None and "schema_config" not in seeded:
+                seeded["schema_config"] = _schema_config_from_shorthand(schemas)
             conn = Connection(
                 id=connection_id,
                 group_id=group.id,
@@ -1165,6 +1162,15 @@ class SimulatorState:
                 conn.queued = True
                 return
             self._start(conn, now, "resync")
+
+
+def _schema_config_from_shorthand(schemas: dict[str, Any]) -> dict[str, Any]:
+    """The ``GET /schemas`` data for ``add_connection(schemas=...)``: schema name to ``{"tables": {...}}``."""
+    return {
+        "enable_new_by_default": True,
+        "schema_change_handling": "ALLOW_ALL",
+        "schemas": {name: _schema_view(name, schema) for name, schema in schemas.items()},
+    }
 
 
 def _schema_view(name: str, seeded: dict[str, Any]) -> dict[str, Any]:

@@ -23,14 +23,13 @@ def backfill(sync_result: dict[str, Any]) -> str:
     return f"backfilled {sync_result['connection_id']} up to {sync_result['sync']['succeeded_at']}"
 
 
+def manual_dag(dag_id: str) -> DAG:
+    """A DAG run only by hand, with the run's conf saying which connection."""
+    return DAG(dag_id=dag_id, schedule=None, start_date=datetime(2026, 1, 1), catchup=False, tags=["test"])
+
+
 for mode, deferrable in (("deferrable", True), ("blocking", False)):
-    with DAG(
-        dag_id=f"test_wait_sync_{mode}",
-        schedule=None,
-        start_date=datetime(2026, 1, 1),
-        catchup=False,
-        tags=["test"],
-    ):
+    with manual_dag(f"test_wait_sync_{mode}"):
         sync = FivetranSyncOperator(
             task_id="sync",
             connection_id=CONNECTION_ID,
@@ -42,13 +41,7 @@ for mode, deferrable in (("deferrable", True), ("blocking", False)):
         )
         backfill(sync.output)
 
-    with DAG(
-        dag_id=f"test_wait_resync_{mode}",
-        schedule=None,
-        start_date=datetime(2026, 1, 1),
-        catchup=False,
-        tags=["test"],
-    ):
+    with manual_dag(f"test_wait_resync_{mode}"):
         resync = FivetranSyncOperator(
             task_id="resync",
             connection_id=CONNECTION_ID,
@@ -60,13 +53,7 @@ for mode, deferrable in (("deferrable", True), ("blocking", False)):
         )
         backfill(resync.output)
 
-    with DAG(
-        dag_id=f"test_wait_timeout_{mode}",
-        schedule=None,
-        start_date=datetime(2026, 1, 1),
-        catchup=False,
-        tags=["test"],
-    ):
+    with manual_dag(f"test_wait_timeout_{mode}"):
         FivetranSyncOperator(
             task_id="sync",
             connection_id=CONNECTION_ID,
