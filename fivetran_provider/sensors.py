@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -18,6 +17,8 @@ if TYPE_CHECKING:
     from fivetran_provider._compat import Context
     from fivetran_provider.hooks import FivetranHook
     from fivetran_provider.sync_status import SyncWaiter, WaitStep
+
+_DURATION_ALLOWED = "a finite number of seconds above 0 or a timedelta"
 
 
 def default_completed_after(context: Context) -> datetime:
@@ -109,13 +110,8 @@ class FivetranSyncSensor(BaseSensorOperator):
             kwargs.get("outlets"), connection_id, known_to_emit=not is_templated(connection_id)
         )
         for name, duration in (("poke_interval", poke_interval), ("timeout", kwargs.get("timeout", 1.0))):
-            seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
-            if isinstance(seconds, bool) or not (
-                isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0
-            ):
-                raise fields.FivetranValidationError(
-                    name, duration, "a finite number of seconds above 0 or a timedelta"
-                )
+            # Airflow takes these as given, so numeric text is refused here rather than by Airflow.
+            fields.coerce_seconds(name, duration, text=False, allowed=_DURATION_ALLOWED)
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.connection_id = connection_id
         self.connection_name = connection_name

@@ -19,7 +19,6 @@ update operator's ``is_historical_sync=True`` uses it). Its contract:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from datetime import timedelta
@@ -49,31 +48,6 @@ DEFAULT_TIMEOUT = timedelta(hours=24)
 #: XCom key that keeps an operator's own result while it is deferred (see ``execute_complete``).
 RESULT_BEFORE_WAIT_KEY = "fivetran_result_before_wait"
 _RESYNC_CONFLICT_ATTEMPTS = 3
-
-
-def seconds_or_none(value: Any, name: str) -> float | None:
-    """Read a duration (seconds, numeric text or timedelta); ``None`` stays ``None``.
-
-    :param value: the duration.
-    :param name: the argument name for errors.
-    :raises FivetranValidationError: if it is not a positive duration.
-    """
-    if value is None:
-        return None
-    allowed = "a finite positive number of seconds or a timedelta"
-    if isinstance(value, timedelta):
-        number = value.total_seconds()
-    elif isinstance(value, bool):
-        raise FivetranValidationError(name, value, allowed)
-    else:
-        try:
-            number = float(value)
-        except (TypeError, ValueError, OverflowError):
-            shown = value if not isinstance(value, str) or len(value) <= 100 else f"<text of {len(value)} characters>"
-            raise FivetranValidationError(name, shown, allowed) from None
-    if not (math.isfinite(number) and number > 0):
-        raise FivetranValidationError(name, value, allowed)
-    return number
 
 
 def _none_if_blank(value: Any) -> Any:
@@ -190,10 +164,10 @@ class SyncWaitMixin:
                 "dashboard_url": connection_dashboard_url(connection_id),
             }
             return combine_sync_result(result, started)
-        poll_interval = seconds_or_none(self.poll_interval, "poll_interval")
+        poll_interval = fields.seconds_or_none("poll_interval", self.poll_interval)
         if poll_interval is None:
             raise FivetranValidationError("poll_interval", None, "a positive number of seconds or a timedelta")
-        timeout = seconds_or_none(self.timeout, "timeout")
+        timeout = fields.seconds_or_none("timeout", self.timeout)
         resume = fields.coerce_bool("resume_rescheduled", getattr(self, "resume_rescheduled", True))
         hook = hook or self._sync_wait_hook()
         started_at = time.time()
@@ -412,8 +386,8 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
         self.fivetran_conn_id = fivetran_conn_id
         # Literal values are checked when the DAG is parsed; templated ones after rendering.
-        seconds_or_none(poll_interval, "poll_interval")
-        seconds_or_none(timeout, "timeout")
+        fields.seconds_or_none("poll_interval", poll_interval)
+        fields.seconds_or_none("timeout", timeout)
         for name, check in (
             ("connection_id", fields.validate_connection_id),
             ("force", lambda value: fields.coerce_bool("force", value)),
@@ -538,8 +512,8 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         """POST /resync, waiting out a 409 (a running sync) up to three times; return the baseline."""
         from fivetran_provider.sync_status import capture_baseline
 
-        poll_interval = seconds_or_none(self.poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL
-        timeout = seconds_or_none(self.timeout, "timeout")
+        poll_interval = fields.seconds_or_none("poll_interval", self.poll_interval) or DEFAULT_POLL_INTERVAL
+        timeout = fields.seconds_or_none("timeout", self.timeout)
         give_up = None if timeout is None else time.time() + timeout
         for attempt in range(1, _RESYNC_CONFLICT_ATTEMPTS + 1):
             baseline = capture_baseline(connection)

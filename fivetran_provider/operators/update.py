@@ -25,7 +25,7 @@ from fivetran_provider.operators._common import (
     register_secrets,
     reject_unknown_arguments,
 )
-from fivetran_provider.operators.sync import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, SyncWaitMixin, seconds_or_none
+from fivetran_provider.operators.sync import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, SyncWaitMixin
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
@@ -268,7 +268,7 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
             fields.coerce_bool("wait_for_completion", wait_for_completion)
         for name, duration in (("poll_interval", poll_interval), ("timeout", timeout)):
             if not is_templated(duration):
-                seconds_or_none(duration, name)
+                fields.seconds_or_none(name, duration)
         for name, value in given.items():
             setattr(self, name, value)
         if connection_id is not None and not is_templated(connection_id):
