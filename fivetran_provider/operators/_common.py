@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import cache
 from typing import Any, TypeVar
 
-from fivetran_provider import changes, fields
+from fivetran_provider import changes, fields, outcome
 from fivetran_provider._compat import BaseOperator, mask_secret
-from fivetran_provider.exceptions import FivetranValidationError
+from fivetran_provider.exceptions import FivetranAPIError, FivetranValidationError
 from fivetran_provider.hooks import FivetranHook
 
 T = TypeVar("T")
@@ -172,6 +172,25 @@ def reject_unknown_arguments(operator: type, kwargs: Mapping[str, Any]) -> None:
         close = difflib.get_close_matches(name, [*own, *sorted(known)], n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise TypeError(f"{operator.__name__} got an unknown argument {name!r}.{hint}")
+
+
+def quote_ids(ids: Sequence[str]) -> str:
+    """Connection ids for a message: comma-separated, or ``none``.
+
+    :param ids: the connection ids.
+    """
+    return ", ".join(ids) if ids else "none"
+
+
+def refused(error: BaseException) -> bool:
+    """Whether Fivetran answered a request with a refusal (4xx), so it certainly was not applied.
+
+    Every other failure (5xx, no answer, malformed or redirected answer, a read-back that
+    failed) may have been applied, and the connection has to be read to know.
+
+    :param error: what the request raised.
+    """
+    return isinstance(error, FivetranAPIError) and not outcome.outcome_unknown(error)
 
 
 class _NotStarted(Exception):

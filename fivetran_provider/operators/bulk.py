@@ -25,12 +25,10 @@ from typing import Any
 from fivetran_provider import changes, fields
 from fivetran_provider.exceptions import (
     FivetranPartialFailureError,
-    FivetranServerError,
-    FivetranTransportError,
     short_error,
 )
 from fivetran_provider.hooks import FivetranHook
-from fivetran_provider.operators._common import apply_change, run_each
+from fivetran_provider.operators._common import apply_change, quote_ids, refused, run_each
 
 
 @dataclass
@@ -57,10 +55,6 @@ class ConnectionPlan:
         return changes.build_entry(
             self.connection_id, self.diff, patched=patched, current=self.current, after_state=after_state
         )
-
-
-def _quote(ids: Sequence[str]) -> str:
-    return ", ".join(ids) if ids else "none"
 
 
 def plan_all(
@@ -142,10 +136,6 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _outcome_unknown(error: BaseException) -> bool:
-    return isinstance(error, (FivetranServerError, FivetranTransportError))
-
-
 def apply_all(
     hook: FivetranHook,
     plans: Mapping[str, ConnectionPlan],
@@ -189,7 +179,7 @@ def apply_all(
         changes.add_results(record, todo, results)
         return
     failed = "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
-    uncertain = [cid for cid in todo if cid in failures and _outcome_unknown(failures[cid])]
+    uncertain = [cid for cid in todo if cid in failures and not refused(failures[cid])]
     to_undo = [cid for cid in todo if cid in results] + uncertain
     log.error("Updating failed (%s); putting back the %d connection(s) this task changed", failed, len(to_undo))
 
@@ -213,7 +203,7 @@ def apply_all(
             left.append(cid)
             problems.append(f"{cid} (cannot put back: {', '.join(sorted(undone[cid]))})")
     message = f"Could not update {len(failures)} of {len(todo)} connection(s): {failed}. " + (
-        f"Not attempted: {_quote(not_started)}. " if not_started else ""
+        f"Not attempted: {quote_ids(not_started)}. " if not_started else ""
     )
     if problems:
         message += "Rollback INCOMPLETE; still changed by this task: " + "; ".join(problems) + "."
@@ -223,5 +213,5 @@ def apply_all(
         if context is not None and context.get("ti") is not None:
             context["ti"].xcom_push(key=changes.RECORD_XCOM_KEY, value=remaining)
     else:
-        message += f"Rolled back: {_quote(to_undo)} are as they were; nothing is left changed by this task."
+        message += f"Rolled back: {quote_ids(to_undo)} are as they were; nothing is left changed by this task."
     raise FivetranPartialFailureError(message, {cid: short_error(error) for cid, error in failures.items()}, left)

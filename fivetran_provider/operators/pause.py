@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from fivetran_provider import changes, fields, outcome
+from fivetran_provider import changes, fields
 from fivetran_provider._compat import BaseOperator
 from fivetran_provider.exceptions import (
-    FivetranAPIError,
     FivetranPartialFailureError,
     FivetranValidationError,
     short_error,
@@ -30,6 +29,8 @@ from fivetran_provider.operators._common import (
     coerce_id_list,
     is_templated,
     pull_record,
+    quote_ids,
+    refused,
     reject_unknown_arguments,
     run_each,
 )
@@ -37,10 +38,6 @@ from fivetran_provider.operators._converge import SentTracker, describe_left, se
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
-
-
-def _quote_ids(ids: Sequence[str]) -> str:
-    return ", ".join(ids) if ids else "none"
 
 
 class _PauseStateOperator(BaseOperator):
@@ -139,7 +136,7 @@ class _PauseStateOperator(BaseOperator):
         group_id = fields.validate_connection_id(self.group_id, "group_id")
         listed = hook.list_connections(group_id=group_id)
         known = {item["id"]: item for item in listed if isinstance(item.get("id"), str)}
-        self.log.info("Group %s has %d connection(s): %s", group_id, len(known), _quote_ids(list(known)))
+        self.log.info("Group %s has %d connection(s): %s", group_id, len(known), quote_ids(list(known)))
         return list(known), known
 
     # ------------------------------------------------------------------ execution
@@ -231,7 +228,7 @@ class _PauseStateOperator(BaseOperator):
             self.log.warning(
                 "%s %s after a second try (first errors: %s).",
                 f"{self.operation.capitalize()}d",
-                _quote_ids(failed),
+                quote_ids(failed),
                 "; ".join(f"{cid}: {short_error(failures[cid])}" for cid in failed),
             )
             return
@@ -241,7 +238,7 @@ class _PauseStateOperator(BaseOperator):
             f"Could not {self.verb} {len(settled.wrong) + len(settled.unverified)} of {len(ids)} connection(s): "
             + "; ".join(f"{cid}: {short_error(failures[cid])}" for cid in failed)
             + f". Left: {describe_left(settled, state)}."
-            + f" {self.operation.capitalize()}d: {_quote_ids(changed)}.",
+            + f" {self.operation.capitalize()}d: {quote_ids(changed)}.",
             {cid: short_error(failures[cid]) for cid in failed if cid not in settled.done},
             changed,
             unverified=list(settled.unverified),
@@ -250,14 +247,14 @@ class _PauseStateOperator(BaseOperator):
     def _log_summary(self, record: Mapping[str, Any]) -> None:
         if record["dry_run"]:
             planned = [entry["connection_id"] for entry in record["connections"]]
-            self.log.info("Dry run: would %s %s; nothing sent.", self.verb, _quote_ids(planned))
+            self.log.info("Dry run: would %s %s; nothing sent.", self.verb, quote_ids(planned))
         else:
-            self.log.info("%s: %s.", f"{self.operation.capitalize()}d", _quote_ids(record["connection_ids"]))
+            self.log.info("%s: %s.", f"{self.operation.capitalize()}d", quote_ids(record["connection_ids"]))
         if record["unchanged"]:
             self.log.info(
                 "Left alone (already %s): %s.",
                 "paused" if self.target_paused else "running",
-                _quote_ids(record["unchanged"]),
+                quote_ids(record["unchanged"]),
             )
 
 
@@ -310,14 +307,14 @@ class PauseConnectionOperator(_PauseStateOperator):
             return
         # Every connection a pause was sent to may be paused, whatever the error said: read each
         # back and resume it. Only those read back running count as rolled back.
-        touched = [cid for cid in ids if cid in sent and (cid not in failures or not _refused(failures[cid]))]
+        touched = [cid for cid in ids if cid in sent and (cid not in failures or not refused(failures[cid]))]
         failed = "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
         self.log.error(
             "Pausing failed for %d connection(s) (%s); resuming the %d this attempt sent a pause to: %s",
             len(failures),
             failed,
             len(touched),
-            _quote_ids(touched),
+            quote_ids(touched),
         )
         settled = settle_paused(hook, touched, False, max_parallel=self.max_parallel)
         message = f"Could not pause {len(failures)} of {len(ids)} connection(s): {failed}. " + (
@@ -331,7 +328,7 @@ class PauseConnectionOperator(_PauseStateOperator):
             )
         else:
             message += (
-                f"Rolled back: resumed {_quote_ids(settled.done)}; nothing is left paused by this task "
+                f"Rolled back: resumed {quote_ids(settled.done)}; nothing is left paused by this task "
                 "(every connection it sent a pause to was read back running)."
             )
         raise FivetranPartialFailureError(
@@ -398,10 +395,5 @@ class ResumeConnectionOperator(_PauseStateOperator):
             )
             return [], {}
         ids = changes.paused_ids(value)
-        self.log.info("Task %s paused %d connection(s): %s", self.restore_from, len(ids), _quote_ids(ids))
+        self.log.info("Task %s paused %d connection(s): %s", self.restore_from, len(ids), quote_ids(ids))
         return ids, {}
-
-
-def _refused(error: BaseException) -> bool:
-    """Whether Fivetran answered a PATCH with a refusal (4xx), so it certainly was not applied."""
-    return isinstance(error, FivetranAPIError) and not outcome.outcome_unknown(error)
