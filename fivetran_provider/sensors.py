@@ -117,6 +117,7 @@ class FivetranSyncSensor(BaseSensorOperator):
         self.connection_name = connection_name
         self.group_id = group_id
         self._resolved_id: str | None = None
+        self._group_id: str | None = None  # read by a poke; saves the trigger a lookup
         self.completed_after = completed_after
         self.historical = fields.coerce_bool("historical", historical)
         self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
@@ -198,7 +199,7 @@ class FivetranSyncSensor(BaseSensorOperator):
             step = waiter.observe_error(error, polled_at)
         else:
             group = connection.get("group_id")
-            self._group_id = group if isinstance(group, str) else None  # saves the trigger a lookup
+            self._group_id = group if isinstance(group, str) else None
             step = waiter.observe(connection, polled_at)
         if step.action == RESUME:
             self._note(step)
@@ -243,7 +244,7 @@ class FivetranSyncSensor(BaseSensorOperator):
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             resume_rescheduled=self.resume_rescheduled,
-            group_id=getattr(self, "_group_id", None),
+            group_id=self._group_id,
         )
         self.defer(
             trigger=trigger,
