@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from fivetran_provider import changes, fields, outcome
 from fivetran_provider._compat import BaseOperator, mask_secret
-from fivetran_provider.exceptions import FivetranAPIError, FivetranValidationError
+from fivetran_provider.exceptions import FivetranAPIError, FivetranValidationError, short_error
 from fivetran_provider.hooks import FivetranHook
 
 T = TypeVar("T")
@@ -182,6 +182,22 @@ def quote_ids(ids: Sequence[str]) -> str:
     return ", ".join(ids) if ids else "none"
 
 
+def short_errors(failures: Mapping[str, BaseException]) -> dict[str, str]:
+    """Each failed connection's error on one line, as :class:`FivetranPartialFailureError` keeps them.
+
+    :param failures: connection id to what its step raised.
+    """
+    return {connection_id: short_error(error) for connection_id, error in failures.items()}
+
+
+def describe_failures(failures: Mapping[str, BaseException]) -> str:
+    """``id: error; id: error`` for a message, in the order of ``failures``.
+
+    :param failures: connection id to what its step raised.
+    """
+    return "; ".join(f"{connection_id}: {reason}" for connection_id, reason in short_errors(failures).items())
+
+
 def refused(error: BaseException) -> bool:
     """Whether Fivetran answered a request with a refusal (4xx), so it certainly was not applied.
 
@@ -191,6 +207,20 @@ def refused(error: BaseException) -> bool:
     :param error: what the request raised.
     """
     return isinstance(error, FivetranAPIError) and not outcome.outcome_unknown(error)
+
+
+def list_group(hook: FivetranHook, group_id: Any, log: Any) -> dict[str, dict[str, Any]]:
+    """Every connection of a group (destination) as listed, by id, with one list call; logs the ids.
+
+    :param hook: the hook.
+    :param group_id: the group id (checked here).
+    :param log: the task's logger.
+    """
+    group = fields.validate_connection_id(group_id, "group_id")
+    listed = hook.list_connections(group_id=group)
+    known = {item["id"]: item for item in listed if isinstance(item.get("id"), str)}
+    log.info("Group %s has %d connection(s): %s", group, len(known), quote_ids(list(known)))
+    return known
 
 
 class _NotStarted(Exception):

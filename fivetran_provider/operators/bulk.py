@@ -28,7 +28,14 @@ from fivetran_provider.exceptions import (
     short_error,
 )
 from fivetran_provider.hooks import FivetranHook
-from fivetran_provider.operators._common import apply_change, quote_ids, refused, run_each
+from fivetran_provider.operators._common import (
+    apply_change,
+    describe_failures,
+    quote_ids,
+    refused,
+    run_each,
+    short_errors,
+)
 
 
 @dataclass
@@ -79,8 +86,8 @@ def plan_all(
     if failures:
         raise FivetranPartialFailureError(
             f"Nothing was changed: {len(failures)} of {len(ids)} connection(s) could not be planned: "
-            + "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items()),
-            {cid: short_error(error) for cid, error in failures.items()},
+            + describe_failures(failures),
+            short_errors(failures),
             [],
         )
     log.info(
@@ -143,7 +150,7 @@ def apply_all(
     *,
     max_parallel: int,
     log: Any,
-    context: Any = None,
+    context: Any,
 ) -> None:
     """Send each connection's differing fields; on any failure, put back what this task changed.
 
@@ -178,7 +185,7 @@ def apply_all(
     if not failures:
         changes.add_results(record, todo, results)
         return
-    failed = "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
+    failed = describe_failures(failures)
     uncertain = [cid for cid in todo if cid in failures and not refused(failures[cid])]
     to_undo = [cid for cid in todo if cid in results] + uncertain
     log.error("Updating failed (%s); putting back the %d connection(s) this task changed", failed, len(to_undo))
@@ -210,8 +217,8 @@ def apply_all(
         remaining = changes.new_record("update")
         for cid in left:
             changes.add_entry(remaining, undo_entries[cid])
-        if context is not None and context.get("ti") is not None:
+        if context.get("ti") is not None:
             context["ti"].xcom_push(key=changes.RECORD_XCOM_KEY, value=remaining)
     else:
         message += f"Rolled back: {quote_ids(to_undo)} are as they were; nothing is left changed by this task."
-    raise FivetranPartialFailureError(message, {cid: short_error(error) for cid, error in failures.items()}, left)
+    raise FivetranPartialFailureError(message, short_errors(failures), left)

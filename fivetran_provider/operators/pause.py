@@ -27,12 +27,15 @@ from fivetran_provider.operators._common import (
     apply_change,
     check_max_parallel,
     coerce_id_list,
+    describe_failures,
     is_templated,
+    list_group,
     pull_record,
     quote_ids,
     refused,
     reject_unknown_arguments,
     run_each,
+    short_errors,
 )
 from fivetran_provider.operators._converge import SentTracker, describe_left, settle_paused
 
@@ -126,17 +129,14 @@ class _PauseStateOperator(BaseOperator):
             return [fields.validate_connection_id(self.connection_id)], {}
         if self.connection_ids is not None:
             return coerce_id_list("connection_ids", self.connection_ids), {}
-        if getattr(self, "connection_name", None) is not None:
+        if self.connection_name is not None:
             from fivetran_provider.lookup import resolve_connection_id
 
             found = resolve_connection_id(
                 hook, connection_name=self.connection_name, group_id=self.group_id, log=self.log
             )
             return [found], {}
-        group_id = fields.validate_connection_id(self.group_id, "group_id")
-        listed = hook.list_connections(group_id=group_id)
-        known = {item["id"]: item for item in listed if isinstance(item.get("id"), str)}
-        self.log.info("Group %s has %d connection(s): %s", group_id, len(known), quote_ids(list(known)))
+        known = list_group(hook, self.group_id, self.log)
         return list(known), known
 
     # ------------------------------------------------------------------ execution
@@ -171,7 +171,7 @@ class _PauseStateOperator(BaseOperator):
         return record
 
     def _work(
-        self, hook: FivetranHook, known: Mapping[str, dict[str, Any]], sent: SentTracker | None = None
+        self, hook: FivetranHook, known: Mapping[str, dict[str, Any]], sent: SentTracker
     ) -> Callable[[str], dict[str, Any] | None]:
         def work(connection_id: str) -> dict[str, Any] | None:
             return apply_change(
@@ -181,7 +181,7 @@ class _PauseStateOperator(BaseOperator):
                 log=self.log,
                 current=known.get(connection_id),
                 dry_run=self.dry_run_enabled,
-                before_send=None if sent is None else sent.note,
+                before_send=sent.note,
             )
 
         return work
@@ -208,9 +208,8 @@ class _PauseStateOperator(BaseOperator):
         if not failures or self.dry_run_enabled:
             if failures:
                 raise FivetranPartialFailureError(
-                    "Dry run: could not plan "
-                    + "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items()),
-                    {cid: short_error(error) for cid, error in failures.items()},
+                    "Dry run: could not plan " + describe_failures(failures),
+                    short_errors(failures),
                 )
             return
         failed = [cid for cid in ids if cid in failures]
@@ -308,7 +307,7 @@ class PauseConnectionOperator(_PauseStateOperator):
         # Every connection a pause was sent to may be paused, whatever the error said: read each
         # back and resume it. Only those read back running count as rolled back.
         touched = [cid for cid in ids if cid in sent and (cid not in failures or not refused(failures[cid]))]
-        failed = "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
+        failed = describe_failures(failures)
         self.log.error(
             "Pausing failed for %d connection(s) (%s); resuming the %d this attempt sent a pause to: %s",
             len(failures),
@@ -333,7 +332,7 @@ class PauseConnectionOperator(_PauseStateOperator):
             )
         raise FivetranPartialFailureError(
             message,
-            {cid: short_error(error) for cid, error in failures.items()},
+            short_errors(failures),
             settled.wrong,
             unverified=list(settled.unverified),
         )
