@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from fivetran_provider import fields
 from fivetran_provider._compat import BaseSensorOperator, PokeReturnValue, default_deferrable
-from fivetran_provider.exceptions import FivetranError, FivetranSensorTimeoutError
+from fivetran_provider.exceptions import FivetranSensorTimeoutError
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.lookup import check_target, resolve_connection_id
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
     from fivetran_provider.hooks import FivetranHook
-    from fivetran_provider.sync_status import SyncWaiter, WaitStep
+    from fivetran_provider.sync_status import SyncWaiter
 
 _DURATION_ALLOWED = "a finite number of seconds above 0 or a timedelta"
 
@@ -188,28 +188,13 @@ class FivetranSyncSensor(BaseSensorOperator):
         :param context: the task context.
         :return: a true ``PokeReturnValue`` carrying the outcome once a sync completed, else False.
         """
-        from fivetran_provider.sync_status import DONE, RESUME, outcome_from_event
+        from fivetran_provider.operators.sync import poll_once
+        from fivetran_provider.sync_status import DONE, outcome_from_event
 
-        waiter = self._waiter(context, deadline=None)
-        polled_at = time.time()
-        step: WaitStep
-        try:
-            connection = self.hook.get_connection_details(waiter.connection_id)
-        except FivetranError as error:
-            step = waiter.observe_error(error, polled_at)
-        else:
+        step, connection = poll_once(self.hook, self._waiter(context, deadline=None), self.log)
+        if connection is not None:
             group = connection.get("group_id")
             self._group_id = group if isinstance(group, str) else None
-            step = waiter.observe(connection, polled_at)
-        if step.action == RESUME:
-            self._note(step)
-            try:
-                self.hook.start_sync(waiter.connection_id, force=False)
-            except FivetranError as error:
-                step = waiter.observe_error(error, polled_at)
-            else:
-                step = waiter.after_resume(polled_at)
-        self._note(step)
         if step.action != DONE:
             return False
         return PokeReturnValue(True, outcome_from_event(step.event, timeout_error=FivetranSensorTimeoutError))
@@ -269,7 +254,3 @@ class FivetranSyncSensor(BaseSensorOperator):
 
         after_sync(self, context, self.hook, outcome, historical=self.historical, lineage=False)
         return outcome
-
-    def _note(self, step: WaitStep) -> None:
-        if step.note:
-            (self.log.warning if step.warning else self.log.info)("%s", step.note)

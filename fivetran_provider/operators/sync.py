@@ -73,6 +73,40 @@ def combine_sync_result(result: Any, outcome: dict[str, Any]) -> Any:
     return result
 
 
+def poll_once(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> tuple[WaitStep, dict[str, Any] | None]:
+    """Read the connection once and let the waiter judge it; restart a rescheduled sync when due.
+
+    Only :class:`~fivetran_provider.exceptions.FivetranError` is judged by the waiter; anything
+    else propagates. The step's notes are logged.
+
+    :param hook: the synchronous hook.
+    :param waiter: the wait's state machine.
+    :param log: where to log progress.
+    :return: the waiter's step, and the connection as read (``None`` when the read failed).
+    """
+    from fivetran_provider.sync_status import RESUME
+
+    polled_at = time.time()
+    step: WaitStep
+    connection: dict[str, Any] | None = None
+    try:
+        connection = hook.get_connection_details(waiter.connection_id)
+    except FivetranError as error:
+        step = waiter.observe_error(error, polled_at)
+    else:
+        step = waiter.observe(connection, polled_at)
+    if step.action == RESUME:
+        _note(log, step)
+        try:
+            hook.start_sync(waiter.connection_id, force=False)
+        except FivetranError as error:
+            step = waiter.observe_error(error, polled_at)
+        else:
+            step = waiter.after_resume(polled_at)
+    _note(log, step)
+    return step, connection
+
+
 def wait_blocking(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> dict[str, Any]:
     """Drive a :class:`SyncWaiter` with the synchronous hook, sleeping in the worker.
 
@@ -84,26 +118,10 @@ def wait_blocking(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> dict[str,
     :param log: where to log progress.
     :return: the outcome event.
     """
-    from fivetran_provider.sync_status import DONE, RESUME
+    from fivetran_provider.sync_status import DONE
 
     while True:
-        polled_at = time.time()
-        step: WaitStep
-        try:
-            connection = hook.get_connection_details(waiter.connection_id)
-        except FivetranError as error:
-            step = waiter.observe_error(error, polled_at)
-        else:
-            step = waiter.observe(connection, polled_at)
-        if step.action == RESUME:
-            _note(log, step)
-            try:
-                hook.start_sync(waiter.connection_id, force=False)
-            except FivetranError as error:
-                step = waiter.observe_error(error, polled_at)
-            else:
-                step = waiter.after_resume(polled_at)
-        _note(log, step)
+        step, _connection = poll_once(hook, waiter, log)
         if step.action == DONE:
             assert step.event is not None
             return step.event
