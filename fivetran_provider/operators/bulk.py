@@ -10,7 +10,7 @@ time:
 2. **Dry run** (``dry_run=True``): the plan is the result, a drift report, as XCom value and as a
    table in the log.
 3. **Apply**: one PATCH per connection that differs. If one fails, no further connection is
-   started, and every connection this task changed (or may have changed: no answer, 5xx) is put
+   started, and every connection this task changed (or may have changed: any answer but a refusal) is put
    back from its recorded earlier values. What cannot be put back is named in the error and left
    in the record stored under :data:`~fivetran_provider.changes.RECORD_XCOM_KEY`.
 """
