@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fivetran_provider.exceptions import FivetranValidationError
@@ -444,6 +445,42 @@ def coerce_int(name: str, value: Any, *, show_value: bool = True) -> int:
     if isinstance(value, str) and len(value) > 100:
         value = f"<text of {len(value)} characters>"
     raise FivetranValidationError(name, value, "an integer", show_value=show_value)
+
+
+SECONDS_ALLOWED = "a finite positive number of seconds or a timedelta"
+"""What an operator's duration argument (``poll_interval``, ``timeout``) may be."""
+
+
+def coerce_seconds(name: str, value: Any, *, text: bool = True, allowed: str = SECONDS_ALLOWED) -> float:
+    """Turn a duration (seconds, numeric text or timedelta) into a finite positive number of seconds.
+
+    :param name: the argument name for the error message.
+    :param value: the raw value.
+    :param text: accept numeric text (``"60"``); off where Airflow itself takes the value as given.
+    :param allowed: what the error message says is allowed.
+    """
+    if isinstance(value, timedelta):
+        number = value.total_seconds()
+    elif isinstance(value, bool) or (not text and not isinstance(value, (int, float))):
+        raise FivetranValidationError(name, value, allowed)
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            shown = value if not isinstance(value, str) or len(value) <= 100 else f"<text of {len(value)} characters>"
+            raise FivetranValidationError(name, shown, allowed) from None
+    if not (math.isfinite(number) and number > 0):
+        raise FivetranValidationError(name, value, allowed)
+    return number
+
+
+def seconds_or_none(name: str, value: Any) -> float | None:
+    """:func:`coerce_seconds` where ``None`` (no limit) is allowed and stays ``None``.
+
+    :param name: the argument name for the error message.
+    :param value: the raw value, or ``None``.
+    """
+    return None if value is None else coerce_seconds(name, value)
 
 
 def coerce_hour(name: str, value: Any) -> str:

@@ -35,6 +35,12 @@ def group_dashboard_url(group_id: str) -> str:
     return GROUP_DASHBOARD_URL.format(group_id=quote(group_id, safe=""))
 
 
+def _store(context: Context, url: str) -> str:
+    """Push the link's URL for the running task instance and return it."""
+    context["ti"].xcom_push(key=XCOM_KEY, value=url)
+    return url
+
+
 class FivetranConnectionLink(BaseOperatorLink):
     """The "Fivetran connection" button of a task: the connection's status page in the dashboard.
 
@@ -64,9 +70,7 @@ class FivetranConnectionLink(BaseOperatorLink):
         :param connection_id: the Fivetran connection id.
         :return: the URL stored.
         """
-        url = connection_dashboard_url(connection_id)
-        context["ti"].xcom_push(key=XCOM_KEY, value=url)
-        return url
+        return _store(context, connection_dashboard_url(connection_id))
 
     @staticmethod
     def persist_group(context: Context, group_id: str) -> str:
@@ -76,9 +80,7 @@ class FivetranConnectionLink(BaseOperatorLink):
         :param group_id: the Fivetran group id.
         :return: the URL stored.
         """
-        url = group_dashboard_url(group_id)
-        context["ti"].xcom_push(key=XCOM_KEY, value=url)
-        return url
+        return _store(context, group_dashboard_url(group_id))
 
     @staticmethod
     def persist_first(context: Context, connection_ids: Sequence[str], log: Any) -> str:
@@ -90,8 +92,7 @@ class FivetranConnectionLink(BaseOperatorLink):
         :return: the URL stored.
         """
         if not connection_ids:
-            context["ti"].xcom_push(key=XCOM_KEY, value="")
-            return ""
+            return _store(context, "")
         url = FivetranConnectionLink.persist(context, connection_ids[0])
         if len(connection_ids) > 1:
             log.info(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -10,14 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from fivetran_provider import fields
 from fivetran_provider._compat import BaseSensorOperator, PokeReturnValue, default_deferrable
-from fivetran_provider.exceptions import FivetranError, FivetranSensorTimeoutError
+from fivetran_provider.exceptions import FivetranSensorTimeoutError
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.lookup import check_target, resolve_connection_id
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
     from fivetran_provider.hooks import FivetranHook
-    from fivetran_provider.sync_status import SyncWaiter, WaitStep
+    from fivetran_provider.sync_status import SyncWaiter
+
+_DURATION_ALLOWED = "a finite number of seconds above 0 or a timedelta"
 
 
 def default_completed_after(context: Context) -> datetime:
@@ -109,18 +110,14 @@ class FivetranSyncSensor(BaseSensorOperator):
             kwargs.get("outlets"), connection_id, known_to_emit=not is_templated(connection_id)
         )
         for name, duration in (("poke_interval", poke_interval), ("timeout", kwargs.get("timeout", 1.0))):
-            seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
-            if isinstance(seconds, bool) or not (
-                isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0
-            ):
-                raise fields.FivetranValidationError(
-                    name, duration, "a finite number of seconds above 0 or a timedelta"
-                )
+            # Airflow takes these as given, so numeric text is refused here rather than by Airflow.
+            fields.coerce_seconds(name, duration, text=False, allowed=_DURATION_ALLOWED)
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.connection_id = connection_id
         self.connection_name = connection_name
         self.group_id = group_id
         self._resolved_id: str | None = None
+        self._group_id: str | None = None  # read by a poke; saves the trigger a lookup
         self.completed_after = completed_after
         self.historical = fields.coerce_bool("historical", historical)
         self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
@@ -191,28 +188,13 @@ class FivetranSyncSensor(BaseSensorOperator):
         :param context: the task context.
         :return: a true ``PokeReturnValue`` carrying the outcome once a sync completed, else False.
         """
-        from fivetran_provider.sync_status import DONE, RESUME, outcome_from_event
+        from fivetran_provider.operators.sync import poll_once
+        from fivetran_provider.sync_status import DONE, outcome_from_event
 
-        waiter = self._waiter(context, deadline=None)
-        polled_at = time.time()
-        step: WaitStep
-        try:
-            connection = self.hook.get_connection_details(waiter.connection_id)
-        except FivetranError as error:
-            step = waiter.observe_error(error, polled_at)
-        else:
+        step, connection = poll_once(self.hook, self._waiter(context, deadline=None), self.log)
+        if connection is not None:
             group = connection.get("group_id")
-            self._group_id = group if isinstance(group, str) else None  # saves the trigger a lookup
-            step = waiter.observe(connection, polled_at)
-        if step.action == RESUME:
-            self._note(step)
-            try:
-                self.hook.start_sync(waiter.connection_id, force=False)
-            except FivetranError as error:
-                step = waiter.observe_error(error, polled_at)
-            else:
-                step = waiter.after_resume(polled_at)
-        self._note(step)
+            self._group_id = group if isinstance(group, str) else None
         if step.action != DONE:
             return False
         return PokeReturnValue(True, outcome_from_event(step.event, timeout_error=FivetranSensorTimeoutError))
@@ -247,7 +229,7 @@ class FivetranSyncSensor(BaseSensorOperator):
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             resume_rescheduled=self.resume_rescheduled,
-            group_id=getattr(self, "_group_id", None),
+            group_id=self._group_id,
         )
         self.defer(
             trigger=trigger,
@@ -272,7 +254,3 @@ class FivetranSyncSensor(BaseSensorOperator):
 
         after_sync(self, context, self.hook, outcome, historical=self.historical, lineage=False)
         return outcome
-
-    def _note(self, step: WaitStep) -> None:
-        if step.note:
-            (self.log.warning if step.warning else self.log.info)("%s", step.note)

@@ -338,6 +338,23 @@ def test_a_patch_with_unknown_outcome_is_read_back_and_put_back(sim: FivetranSim
     assert frequencies(sim, WARM) == before
 
 
+def test_a_patch_answered_with_a_redirect_is_read_back_before_it_counts_as_rolled_back(
+    sim: FivetranSimulator,
+) -> None:
+    # A redirect is not a refusal: the PATCH may have been applied, so the rollback reads the
+    # connection instead of assuming it unchanged (here it was not applied: nothing is re-sent).
+    before = frequencies(sim, WARM)
+    sim.faults.redirect(count=1, method="PATCH", path_prefix="/v1/connections/quiet_meadow")
+    with pytest.raises(FivetranPartialFailureError) as info:
+        run(bulk(group_id="warm_lake", sync_frequency=30, max_parallel=1))
+    assert frequencies(sim, WARM) == before
+    path = "/v1/connections/quiet_meadow"
+    methods = [r.method for r in sim.requests if r.path == path]
+    assert methods == ["GET", "PATCH", "GET"]  # plan, the redirected PATCH, the rollback's read
+    assert "Rolled back: mellow_quartz, brisk_heron, quiet_meadow are as they were" in str(info.value)
+    assert info.value.changed == []
+
+
 def test_what_cannot_be_put_back_is_named_and_kept_in_a_record(sim: FivetranSimulator) -> None:
     # A new password cannot be rolled back: Fivetran reads the old one back masked.
     for cid in ("amber_fox", "calm_otter"):

@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import cache
 from typing import Any, TypeVar
 
-from fivetran_provider import changes, fields
+from fivetran_provider import changes, fields, outcome
 from fivetran_provider._compat import BaseOperator, mask_secret
-from fivetran_provider.exceptions import FivetranValidationError
+from fivetran_provider.exceptions import FivetranAPIError, FivetranValidationError, short_error
 from fivetran_provider.hooks import FivetranHook
 
 T = TypeVar("T")
@@ -172,6 +172,55 @@ def reject_unknown_arguments(operator: type, kwargs: Mapping[str, Any]) -> None:
         close = difflib.get_close_matches(name, [*own, *sorted(known)], n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise TypeError(f"{operator.__name__} got an unknown argument {name!r}.{hint}")
+
+
+def quote_ids(ids: Sequence[str]) -> str:
+    """Connection ids for a message: comma-separated, or ``none``.
+
+    :param ids: the connection ids.
+    """
+    return ", ".join(ids) if ids else "none"
+
+
+def short_errors(failures: Mapping[str, BaseException]) -> dict[str, str]:
+    """Each failed connection's error on one line, as :class:`FivetranPartialFailureError` keeps them.
+
+    :param failures: connection id to what its step raised.
+    """
+    return {connection_id: short_error(error) for connection_id, error in failures.items()}
+
+
+def describe_failures(failures: Mapping[str, BaseException]) -> str:
+    """``id: error; id: error`` for a message, in the order of ``failures``.
+
+    :param failures: connection id to what its step raised.
+    """
+    return "; ".join(f"{connection_id}: {reason}" for connection_id, reason in short_errors(failures).items())
+
+
+def refused(error: BaseException) -> bool:
+    """Whether Fivetran answered a request with a refusal (4xx), so it certainly was not applied.
+
+    Every other failure (5xx, no answer, malformed or redirected answer, a read-back that
+    failed) may have been applied, and the connection has to be read to know.
+
+    :param error: what the request raised.
+    """
+    return isinstance(error, FivetranAPIError) and not outcome.outcome_unknown(error)
+
+
+def list_group(hook: FivetranHook, group_id: Any, log: Any) -> dict[str, dict[str, Any]]:
+    """Every connection of a group (destination) as listed, by id, with one list call; logs the ids.
+
+    :param hook: the hook.
+    :param group_id: the group id (checked here).
+    :param log: the task's logger.
+    """
+    group = fields.validate_connection_id(group_id, "group_id")
+    listed = hook.list_connections(group_id=group)
+    known = {item["id"]: item for item in listed if isinstance(item.get("id"), str)}
+    log.info("Group %s has %d connection(s): %s", group, len(known), quote_ids(list(known)))
+    return known
 
 
 class _NotStarted(Exception):

@@ -10,7 +10,7 @@ time:
 2. **Dry run** (``dry_run=True``): the plan is the result, a drift report, as XCom value and as a
    table in the log.
 3. **Apply**: one PATCH per connection that differs. If one fails, no further connection is
-   started, and every connection this task changed (or may have changed: no answer, 5xx) is put
+   started, and every connection this task changed (or may have changed: any answer but a refusal) is put
    back from its recorded earlier values. What cannot be put back is named in the error and left
    in the record stored under :data:`~fivetran_provider.changes.RECORD_XCOM_KEY`.
 """
@@ -25,12 +25,17 @@ from typing import Any
 from fivetran_provider import changes, fields
 from fivetran_provider.exceptions import (
     FivetranPartialFailureError,
-    FivetranServerError,
-    FivetranTransportError,
     short_error,
 )
 from fivetran_provider.hooks import FivetranHook
-from fivetran_provider.operators._common import apply_change, run_each
+from fivetran_provider.operators._common import (
+    apply_change,
+    describe_failures,
+    quote_ids,
+    refused,
+    run_each,
+    short_errors,
+)
 
 
 @dataclass
@@ -59,10 +64,6 @@ class ConnectionPlan:
         )
 
 
-def _quote(ids: Sequence[str]) -> str:
-    return ", ".join(ids) if ids else "none"
-
-
 def plan_all(
     hook: FivetranHook, ids: Sequence[str], requested: Mapping[str, Any], *, max_parallel: int, log: Any
 ) -> dict[str, ConnectionPlan]:
@@ -85,8 +86,8 @@ def plan_all(
     if failures:
         raise FivetranPartialFailureError(
             f"Nothing was changed: {len(failures)} of {len(ids)} connection(s) could not be planned: "
-            + "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items()),
-            {cid: short_error(error) for cid, error in failures.items()},
+            + describe_failures(failures),
+            short_errors(failures),
             [],
         )
     log.info(
@@ -142,10 +143,6 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _outcome_unknown(error: BaseException) -> bool:
-    return isinstance(error, (FivetranServerError, FivetranTransportError))
-
-
 def apply_all(
     hook: FivetranHook,
     plans: Mapping[str, ConnectionPlan],
@@ -153,7 +150,7 @@ def apply_all(
     *,
     max_parallel: int,
     log: Any,
-    context: Any = None,
+    context: Any,
 ) -> None:
     """Send each connection's differing fields; on any failure, put back what this task changed.
 
@@ -188,8 +185,8 @@ def apply_all(
     if not failures:
         changes.add_results(record, todo, results)
         return
-    failed = "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
-    uncertain = [cid for cid in todo if cid in failures and _outcome_unknown(failures[cid])]
+    failed = describe_failures(failures)
+    uncertain = [cid for cid in todo if cid in failures and not refused(failures[cid])]
     to_undo = [cid for cid in todo if cid in results] + uncertain
     log.error("Updating failed (%s); putting back the %d connection(s) this task changed", failed, len(to_undo))
 
@@ -213,15 +210,15 @@ def apply_all(
             left.append(cid)
             problems.append(f"{cid} (cannot put back: {', '.join(sorted(undone[cid]))})")
     message = f"Could not update {len(failures)} of {len(todo)} connection(s): {failed}. " + (
-        f"Not attempted: {_quote(not_started)}. " if not_started else ""
+        f"Not attempted: {quote_ids(not_started)}. " if not_started else ""
     )
     if problems:
         message += "Rollback INCOMPLETE; still changed by this task: " + "; ".join(problems) + "."
         remaining = changes.new_record("update")
         for cid in left:
             changes.add_entry(remaining, undo_entries[cid])
-        if context is not None and context.get("ti") is not None:
+        if context.get("ti") is not None:
             context["ti"].xcom_push(key=changes.RECORD_XCOM_KEY, value=remaining)
     else:
-        message += f"Rolled back: {_quote(to_undo)} are as they were; nothing is left changed by this task."
-    raise FivetranPartialFailureError(message, {cid: short_error(error) for cid, error in failures.items()}, left)
+        message += f"Rolled back: {quote_ids(to_undo)} are as they were; nothing is left changed by this task."
+    raise FivetranPartialFailureError(message, short_errors(failures), left)

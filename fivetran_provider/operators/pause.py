@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from fivetran_provider import changes, fields, outcome
+from fivetran_provider import changes, fields
 from fivetran_provider._compat import BaseOperator
 from fivetran_provider.exceptions import (
-    FivetranAPIError,
     FivetranPartialFailureError,
     FivetranValidationError,
     short_error,
@@ -28,19 +27,20 @@ from fivetran_provider.operators._common import (
     apply_change,
     check_max_parallel,
     coerce_id_list,
+    describe_failures,
     is_templated,
+    list_group,
     pull_record,
+    quote_ids,
+    refused,
     reject_unknown_arguments,
     run_each,
+    short_errors,
 )
 from fivetran_provider.operators._converge import SentTracker, describe_left, settle_paused
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
-
-
-def _quote_ids(ids: Sequence[str]) -> str:
-    return ", ".join(ids) if ids else "none"
 
 
 class _PauseStateOperator(BaseOperator):
@@ -129,17 +129,14 @@ class _PauseStateOperator(BaseOperator):
             return [fields.validate_connection_id(self.connection_id)], {}
         if self.connection_ids is not None:
             return coerce_id_list("connection_ids", self.connection_ids), {}
-        if getattr(self, "connection_name", None) is not None:
+        if self.connection_name is not None:
             from fivetran_provider.lookup import resolve_connection_id
 
             found = resolve_connection_id(
                 hook, connection_name=self.connection_name, group_id=self.group_id, log=self.log
             )
             return [found], {}
-        group_id = fields.validate_connection_id(self.group_id, "group_id")
-        listed = hook.list_connections(group_id=group_id)
-        known = {item["id"]: item for item in listed if isinstance(item.get("id"), str)}
-        self.log.info("Group %s has %d connection(s): %s", group_id, len(known), _quote_ids(list(known)))
+        known = list_group(hook, self.group_id, self.log)
         return list(known), known
 
     # ------------------------------------------------------------------ execution
@@ -174,7 +171,7 @@ class _PauseStateOperator(BaseOperator):
         return record
 
     def _work(
-        self, hook: FivetranHook, known: Mapping[str, dict[str, Any]], sent: SentTracker | None = None
+        self, hook: FivetranHook, known: Mapping[str, dict[str, Any]], sent: SentTracker
     ) -> Callable[[str], dict[str, Any] | None]:
         def work(connection_id: str) -> dict[str, Any] | None:
             return apply_change(
@@ -184,7 +181,7 @@ class _PauseStateOperator(BaseOperator):
                 log=self.log,
                 current=known.get(connection_id),
                 dry_run=self.dry_run_enabled,
-                before_send=None if sent is None else sent.note,
+                before_send=sent.note,
             )
 
         return work
@@ -211,9 +208,8 @@ class _PauseStateOperator(BaseOperator):
         if not failures or self.dry_run_enabled:
             if failures:
                 raise FivetranPartialFailureError(
-                    "Dry run: could not plan "
-                    + "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items()),
-                    {cid: short_error(error) for cid, error in failures.items()},
+                    "Dry run: could not plan " + describe_failures(failures),
+                    short_errors(failures),
                 )
             return
         failed = [cid for cid in ids if cid in failures]
@@ -231,7 +227,7 @@ class _PauseStateOperator(BaseOperator):
             self.log.warning(
                 "%s %s after a second try (first errors: %s).",
                 f"{self.operation.capitalize()}d",
-                _quote_ids(failed),
+                quote_ids(failed),
                 "; ".join(f"{cid}: {short_error(failures[cid])}" for cid in failed),
             )
             return
@@ -241,7 +237,7 @@ class _PauseStateOperator(BaseOperator):
             f"Could not {self.verb} {len(settled.wrong) + len(settled.unverified)} of {len(ids)} connection(s): "
             + "; ".join(f"{cid}: {short_error(failures[cid])}" for cid in failed)
             + f". Left: {describe_left(settled, state)}."
-            + f" {self.operation.capitalize()}d: {_quote_ids(changed)}.",
+            + f" {self.operation.capitalize()}d: {quote_ids(changed)}.",
             {cid: short_error(failures[cid]) for cid in failed if cid not in settled.done},
             changed,
             unverified=list(settled.unverified),
@@ -250,14 +246,14 @@ class _PauseStateOperator(BaseOperator):
     def _log_summary(self, record: Mapping[str, Any]) -> None:
         if record["dry_run"]:
             planned = [entry["connection_id"] for entry in record["connections"]]
-            self.log.info("Dry run: would %s %s; nothing sent.", self.verb, _quote_ids(planned))
+            self.log.info("Dry run: would %s %s; nothing sent.", self.verb, quote_ids(planned))
         else:
-            self.log.info("%s: %s.", f"{self.operation.capitalize()}d", _quote_ids(record["connection_ids"]))
+            self.log.info("%s: %s.", f"{self.operation.capitalize()}d", quote_ids(record["connection_ids"]))
         if record["unchanged"]:
             self.log.info(
                 "Left alone (already %s): %s.",
                 "paused" if self.target_paused else "running",
-                _quote_ids(record["unchanged"]),
+                quote_ids(record["unchanged"]),
             )
 
 
@@ -310,14 +306,14 @@ class PauseConnectionOperator(_PauseStateOperator):
             return
         # Every connection a pause was sent to may be paused, whatever the error said: read each
         # back and resume it. Only those read back running count as rolled back.
-        touched = [cid for cid in ids if cid in sent and (cid not in failures or not _refused(failures[cid]))]
-        failed = "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
+        touched = [cid for cid in ids if cid in sent and (cid not in failures or not refused(failures[cid]))]
+        failed = describe_failures(failures)
         self.log.error(
             "Pausing failed for %d connection(s) (%s); resuming the %d this attempt sent a pause to: %s",
             len(failures),
             failed,
             len(touched),
-            _quote_ids(touched),
+            quote_ids(touched),
         )
         settled = settle_paused(hook, touched, False, max_parallel=self.max_parallel)
         message = f"Could not pause {len(failures)} of {len(ids)} connection(s): {failed}. " + (
@@ -331,12 +327,12 @@ class PauseConnectionOperator(_PauseStateOperator):
             )
         else:
             message += (
-                f"Rolled back: resumed {_quote_ids(settled.done)}; nothing is left paused by this task "
+                f"Rolled back: resumed {quote_ids(settled.done)}; nothing is left paused by this task "
                 "(every connection it sent a pause to was read back running)."
             )
         raise FivetranPartialFailureError(
             message,
-            {cid: short_error(error) for cid, error in failures.items()},
+            short_errors(failures),
             settled.wrong,
             unverified=list(settled.unverified),
         )
@@ -398,10 +394,5 @@ class ResumeConnectionOperator(_PauseStateOperator):
             )
             return [], {}
         ids = changes.paused_ids(value)
-        self.log.info("Task %s paused %d connection(s): %s", self.restore_from, len(ids), _quote_ids(ids))
+        self.log.info("Task %s paused %d connection(s): %s", self.restore_from, len(ids), quote_ids(ids))
         return ids, {}
-
-
-def _refused(error: BaseException) -> bool:
-    """Whether Fivetran answered a PATCH with a refusal (4xx), so it certainly was not applied."""
-    return isinstance(error, FivetranAPIError) and not outcome.outcome_unknown(error)

@@ -19,10 +19,12 @@ from fivetran_provider.operators._common import (
     DEFAULT_MAX_PARALLEL,
     apply_change,
     check_max_parallel,
+    describe_failures,
     pull_record,
     register_secrets,
     reject_unknown_arguments,
     run_each,
+    short_errors,
 )
 
 if TYPE_CHECKING:
@@ -170,14 +172,14 @@ class RestoreFivetranConnectionOperator(BaseOperator):
             paused = [cid for cid, names in not_restored.items() if "paused" in names]
             raise FivetranPartialFailureError(
                 f"Could not restore {len(failures)} of {len(todo)} connection(s): "
-                + "; ".join(f"{cid}: {short_error(error)}" for cid, error in failures.items())
+                + describe_failures(failures)
                 + ". Not restored: "
                 + (", ".join(f"{cid} ({', '.join(names)})" for cid, names in not_restored.items()) or "none")
                 + (f"; still PAUSED: {', '.join(paused)}" if paused else "")
                 + "; could not verify: "
                 + (", ".join(f"{cid} ({reason})" for cid, reason in unverified.items()) or "none")
                 + f". Restored: {', '.join(record['connection_ids']) or 'none'}.",
-                {cid: short_error(error) for cid, error in failures.items()},
+                short_errors(failures),
                 list(record["connection_ids"]),
                 unverified=list(unverified),
             )

@@ -19,7 +19,6 @@ update operator's ``is_historical_sync=True`` uses it). Its contract:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from datetime import timedelta
@@ -51,31 +50,6 @@ RESULT_BEFORE_WAIT_KEY = "fivetran_result_before_wait"
 _RESYNC_CONFLICT_ATTEMPTS = 3
 
 
-def seconds_or_none(value: Any, name: str) -> float | None:
-    """Read a duration (seconds, numeric text or timedelta); ``None`` stays ``None``.
-
-    :param value: the duration.
-    :param name: the argument name for errors.
-    :raises FivetranValidationError: if it is not a positive duration.
-    """
-    if value is None:
-        return None
-    allowed = "a finite positive number of seconds or a timedelta"
-    if isinstance(value, timedelta):
-        number = value.total_seconds()
-    elif isinstance(value, bool):
-        raise FivetranValidationError(name, value, allowed)
-    else:
-        try:
-            number = float(value)
-        except (TypeError, ValueError, OverflowError):
-            shown = value if not isinstance(value, str) or len(value) <= 100 else f"<text of {len(value)} characters>"
-            raise FivetranValidationError(name, shown, allowed) from None
-    if not (math.isfinite(number) and number > 0):
-        raise FivetranValidationError(name, value, allowed)
-    return number
-
-
 def _none_if_blank(value: Any) -> Any:
     """A rendered null (``""``, ``"None"``, ``"null"``) means "not given"."""
     if isinstance(value, str) and value.strip() in ("", "None", "null"):
@@ -99,6 +73,40 @@ def combine_sync_result(result: Any, outcome: dict[str, Any]) -> Any:
     return result
 
 
+def poll_once(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> tuple[WaitStep, dict[str, Any] | None]:
+    """Read the connection once and let the waiter judge it; restart a rescheduled sync when due.
+
+    Only :class:`~fivetran_provider.exceptions.FivetranError` is judged by the waiter; anything
+    else propagates. The step's notes are logged.
+
+    :param hook: the synchronous hook.
+    :param waiter: the wait's state machine.
+    :param log: where to log progress.
+    :return: the waiter's step, and the connection as read (``None`` when the read failed).
+    """
+    from fivetran_provider.sync_status import RESUME
+
+    polled_at = time.time()
+    step: WaitStep
+    connection: dict[str, Any] | None = None
+    try:
+        connection = hook.get_connection_details(waiter.connection_id)
+    except FivetranError as error:
+        step = waiter.observe_error(error, polled_at)
+    else:
+        step = waiter.observe(connection, polled_at)
+    if step.action == RESUME:
+        _note(log, step)
+        try:
+            hook.start_sync(waiter.connection_id, force=False)
+        except FivetranError as error:
+            step = waiter.observe_error(error, polled_at)
+        else:
+            step = waiter.after_resume(polled_at)
+    _note(log, step)
+    return step, connection
+
+
 def wait_blocking(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> dict[str, Any]:
     """Drive a :class:`SyncWaiter` with the synchronous hook, sleeping in the worker.
 
@@ -110,26 +118,10 @@ def wait_blocking(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> dict[str,
     :param log: where to log progress.
     :return: the outcome event.
     """
-    from fivetran_provider.sync_status import DONE, RESUME
+    from fivetran_provider.sync_status import DONE
 
     while True:
-        polled_at = time.time()
-        step: WaitStep
-        try:
-            connection = hook.get_connection_details(waiter.connection_id)
-        except FivetranError as error:
-            step = waiter.observe_error(error, polled_at)
-        else:
-            step = waiter.observe(connection, polled_at)
-        if step.action == RESUME:
-            _note(log, step)
-            try:
-                hook.start_sync(waiter.connection_id, force=False)
-            except FivetranError as error:
-                step = waiter.observe_error(error, polled_at)
-            else:
-                step = waiter.after_resume(polled_at)
-        _note(log, step)
+        step, _connection = poll_once(hook, waiter, log)
         if step.action == DONE:
             assert step.event is not None
             return step.event
@@ -190,10 +182,10 @@ class SyncWaitMixin:
                 "dashboard_url": connection_dashboard_url(connection_id),
             }
             return combine_sync_result(result, started)
-        poll_interval = seconds_or_none(self.poll_interval, "poll_interval")
+        poll_interval = fields.seconds_or_none("poll_interval", self.poll_interval)
         if poll_interval is None:
             raise FivetranValidationError("poll_interval", None, "a positive number of seconds or a timedelta")
-        timeout = seconds_or_none(self.timeout, "timeout")
+        timeout = fields.seconds_or_none("timeout", self.timeout)
         resume = fields.coerce_bool("resume_rescheduled", getattr(self, "resume_rescheduled", True))
         hook = hook or self._sync_wait_hook()
         started_at = time.time()
@@ -412,8 +404,8 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
         self.fivetran_conn_id = fivetran_conn_id
         # Literal values are checked when the DAG is parsed; templated ones after rendering.
-        seconds_or_none(poll_interval, "poll_interval")
-        seconds_or_none(timeout, "timeout")
+        fields.seconds_or_none("poll_interval", poll_interval)
+        fields.seconds_or_none("timeout", timeout)
         for name, check in (
             ("connection_id", fields.validate_connection_id),
             ("force", lambda value: fields.coerce_bool("force", value)),
@@ -538,8 +530,8 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         """POST /resync, waiting out a 409 (a running sync) up to three times; return the baseline."""
         from fivetran_provider.sync_status import capture_baseline
 
-        poll_interval = seconds_or_none(self.poll_interval, "poll_interval") or DEFAULT_POLL_INTERVAL
-        timeout = seconds_or_none(self.timeout, "timeout")
+        poll_interval = fields.seconds_or_none("poll_interval", self.poll_interval) or DEFAULT_POLL_INTERVAL
+        timeout = fields.seconds_or_none("timeout", self.timeout)
         give_up = None if timeout is None else time.time() + timeout
         for attempt in range(1, _RESYNC_CONFLICT_ATTEMPTS + 1):
             baseline = capture_baseline(connection)

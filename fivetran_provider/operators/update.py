@@ -22,10 +22,12 @@ from fivetran_provider.operators._common import (
     check_max_parallel,
     coerce_id_list,
     is_templated,
+    list_group,
+    quote_ids,
     register_secrets,
     reject_unknown_arguments,
 )
-from fivetran_provider.operators.sync import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, SyncWaitMixin, seconds_or_none
+from fivetran_provider.operators.sync import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, SyncWaitMixin
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
@@ -268,7 +270,7 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
             fields.coerce_bool("wait_for_completion", wait_for_completion)
         for name, duration in (("poll_interval", poll_interval), ("timeout", timeout)):
             if not is_templated(duration):
-                seconds_or_none(duration, name)
+                fields.seconds_or_none(name, duration)
         for name, value in given.items():
             setattr(self, name, value)
         if connection_id is not None and not is_templated(connection_id):
@@ -361,9 +363,7 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
             if self.connection_ids is not None:
                 ids = coerce_id_list("connection_ids", self.connection_ids)
             else:
-                group_id = fields.validate_connection_id(self.group_id, "group_id")
-                ids = [str(item["id"]) for item in hook.list_connections(group_id=group_id) if item.get("id")]
-                self.log.info("Group %s has %d connection(s): %s", group_id, len(ids), ", ".join(ids) or "none")
+                ids = list(list_group(hook, self.group_id, self.log))
             if not ids:
                 self.log.warning("No connections to update.")
                 return record
@@ -383,8 +383,8 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
             hook.close()
         self.log.info(
             "Updated: %s. Already as requested: %s.",
-            ", ".join(record["connection_ids"]) or "none",
-            ", ".join(record["unchanged"]) or "none",
+            quote_ids(record["connection_ids"]),
+            quote_ids(record["unchanged"]),
         )
         return record
 
