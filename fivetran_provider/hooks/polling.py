@@ -45,6 +45,10 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from fivetran_provider.exceptions import FivetranNotFoundError, FivetranSyncError
+from fivetran_provider.hooks.async_pool import pool_key
+from fivetran_provider.links import connection_dashboard_url
+
 if TYPE_CHECKING:
     from fivetran_provider.budget import RateBudget
     from fivetran_provider.hooks import ClientSettings, FivetranAsyncHook
@@ -438,8 +442,6 @@ class SharedPoller:
     async def _read_one(
         self, subs: list[Subscription], *, expected_group: str | None, missing_from: str | None = None
     ) -> None:
-        from fivetran_provider.exceptions import FivetranNotFoundError
-
         sub = subs[0]
         hook = self._hook_for(subs)
         if hook is None:
@@ -493,9 +495,6 @@ def _ring(alarm: asyncio.Future[None]) -> None:
 
 
 def _left_group(connection_id: str, old: str, new: str) -> BaseException:
-    from fivetran_provider.exceptions import FivetranSyncError
-    from fivetran_provider.links import connection_dashboard_url
-
     url = connection_dashboard_url(connection_id)
     return FivetranSyncError(
         f"Fivetran connection {connection_id} left group {old} while a sync was awaited (it is now in group "
@@ -518,8 +517,6 @@ async def shared_poller(hook: FivetranAsyncHook) -> SharedPoller:
 
     :param hook: a trigger's async hook.
     """
-    from fivetran_provider.hooks.async_pool import pool_key
-
     settings = await _shared_settings(hook)
     pool = await hook.aclients()  # borrow the loop's shared clients for as long as the trigger waits
     await pool.aprepare()  # loads the CA bundle in a worker thread, not on the event loop
