@@ -46,11 +46,11 @@ class RateBudget:
         self.reserve = validate_reserve(reserve)
         self.limit: int | None = None
         self.remaining: int | None = None
-        self.observed_at: float | None = None
         self.blocked_until = 0.0  # a 429's Retry-After: no polls before this POSIX time
         self.stretched = False  # whether the last stretch_factor() call stretched (to log once per stretch)
+        self.low = False  # whether the last answer left less than the reserve
 
-    def observe(self, headers: Mapping[str, str], now: float | None = None) -> None:
+    def observe(self, headers: Mapping[str, str], now: float | None = None) -> bool:
         """Record the budget headers of one answer (answers without them change nothing).
 
         An answer with ``Retry-After`` (a 429) holds polls back until then and says nothing
@@ -59,6 +59,7 @@ class RateBudget:
 
         :param headers: the response headers (a case-insensitive mapping).
         :param now: POSIX time of the answer (default: now).
+        :return: whether this answer took the budget below the reserve (the one before did not).
         """
         moment = time.time() if now is None else now
         retry_after = headers.get("Retry-After")
@@ -68,15 +69,17 @@ class RateBudget:
             wait = parse_retry_after(retry_after, now=moment)
             if wait is not None:
                 self.hold_off(wait, moment)
-            return
+            return False
         remaining = _header_int(headers, "X-Rate-Limit-Remaining")
         if remaining is None:
-            return
+            return False
         limit = _header_int(headers, "X-Rate-Limit")
         if limit is not None and limit > 0:
             self.limit = limit
         self.remaining = remaining
-        self.observed_at = moment
+        threshold = self.threshold
+        was_low, self.low = self.low, threshold is not None and remaining < threshold
+        return self.low and not was_low
 
     def hold_off(self, seconds: float, now: float | None = None) -> None:
         """Note a 429's ``Retry-After``: no poll should be sent for ``seconds``.

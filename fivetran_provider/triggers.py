@@ -166,32 +166,36 @@ class FivetranSyncTrigger(BaseTrigger):
         if self.shared_polling:
             return await self._wait_shared()
         waiter = self._waiter()
-        # Many triggers start at once after a triggerer restart or a mass deferral; a random
-        # offset before the first poll spreads their connection lookups and keeps their polls
-        # from landing on the event loop in lockstep for the rest of the wait. Nothing can be
-        # missed meanwhile: completion is judged against the baseline, not against this moment.
-        await asyncio.sleep(random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD)))
+        await self._spread_first_poll()
         hook = self._hook()
         try:
             while True:
                 polled_at = time.time()
                 step = await self._resume_if_asked(hook, waiter, await self._poll(hook, waiter, polled_at), polled_at)
-                self._note(step)
-                if step.action == DONE:
-                    assert step.event is not None
-                    return step.event
+                event = self._finished(step)
+                if event is not None:
+                    return event
                 await asyncio.sleep(max(0.0, step.until - time.time()))
         finally:
             await hook.aclose()
+
+    async def _spread_first_poll(self) -> None:
+        """Wait a random moment, up to ``min(poll_interval, FIRST_POLL_SPREAD)``, before the first poll.
+
+        Many triggers start at once after a triggerer restart or a mass deferral; the offset
+        spreads their Airflow connection lookups and keeps their polls from landing on the event
+        loop in lockstep for the rest of the wait. Nothing can be missed meanwhile: completion is
+        judged against the baseline, not against this moment.
+        """
+        await asyncio.sleep(random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD)))
 
     async def _wait_shared(self) -> dict[str, Any]:
         """Wait with the event loop's shared poller: same judgement, reads shared with the other triggers."""
         from fivetran_provider.hooks.polling import shared_poller
 
-        # As when polling alone: triggers started together (a triggerer restart) would otherwise
-        # all look up their Airflow connection in one turn of the event loop. Their first reads
-        # still come together: a newcomer joins its group's next planned read.
-        await asyncio.sleep(random.uniform(0.0, min(self.poll_interval, FIRST_POLL_SPREAD)))
+        # The first reads of triggers started together still come together: a newcomer joins its
+        # group's next planned read.
+        await self._spread_first_poll()
         waiter = self._waiter()
         hook = self._hook()
         sub = None
@@ -199,11 +203,9 @@ class FivetranSyncTrigger(BaseTrigger):
             try:
                 poller = await shared_poller(hook)
             except Exception as error:  # e.g. a missing Airflow connection: judged like a failed poll
-                step = waiter.observe_error(error, time.time())
-                self._note(step)
-                if step.action == DONE:
-                    assert step.event is not None
-                    return step.event
+                event = self._finished(waiter.observe_error(error, time.time()))
+                if event is not None:
+                    return event
                 raise
             sub = poller.join(
                 hook, self.connection_id, group_id=self.group_id, interval=self.poll_interval, deadline=waiter.deadline
@@ -218,10 +220,9 @@ class FivetranSyncTrigger(BaseTrigger):
                     assert reading.error is not None
                     step = waiter.observe_error(reading.error, polled_at)
                 step = await self._resume_if_asked(hook, waiter, step, polled_at)
-                self._note(step)
-                if step.action == DONE:
-                    assert step.event is not None
-                    return step.event
+                event = self._finished(step)
+                if event is not None:
+                    return event
                 until = step.until
         finally:
             if sub is not None:
@@ -253,6 +254,17 @@ class FivetranSyncTrigger(BaseTrigger):
         except Exception as error:  # judged by the waiter: transient ones keep the wait going
             return waiter.observe_error(error, polled_at)
         return waiter.observe(connection, polled_at)
+
+    def _finished(self, step: WaitStep) -> dict[str, Any] | None:
+        """Log what the waiter made of a reading; return the event payload if the wait is over.
+
+        :param step: the waiter's judgement.
+        """
+        self._note(step)
+        if step.action != DONE:
+            return None
+        assert step.event is not None
+        return step.event
 
     def _note(self, step: WaitStep) -> None:
         if step.note:

@@ -523,11 +523,11 @@ def test_async_hooks_of_one_loop_share_one_pool_until_the_last_one_closes(
         pools = async_pool.shared_pools
         assert len(pools) == 2
         shared = next(pool for pool in pools.values() if pool.users == 3)
-        assert [await hook._aclient() for hook in same] == [shared] * 3
-        assert await slower._aclient() is not shared and await alone._aclient() not in pools.values()
+        assert [await hook.aclients() for hook in same] == [shared] * 3
+        assert await slower.aclients() is not shared and await alone.aclients() not in pools.values()
         assert len(shared.clients) == 1  # one request at a time needs one client
 
-        own = await alone._aclient()
+        own = await alone.aclients()
         await alone.aclose()
         assert own.is_closed and len(pools) == 2
         await same[0].aclose()
@@ -561,7 +561,7 @@ def test_the_pool_caps_requests_in_flight_and_queues_the_rest(
         hook = FivetranAsyncHook()
         try:
             answers = await asyncio.gather(*(hook.aget_connection_details("conn") for _ in range(8)))
-            return answers, len((await hook._aclient()).clients)
+            return answers, len((await hook.aclients()).clients)
         finally:
             await hook.aclose()
 

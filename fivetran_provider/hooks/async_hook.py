@@ -3,40 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fivetran_provider import fields, outcome
-from fivetran_provider._compat import (
-    aextra_dejson,
-    aget_connection,
-    amask_secret,
-)
-from fivetran_provider.exceptions import (
-    FivetranAPIError,
-    FivetranDeadlineError,
-    FivetranOutcomeUnknownError,
-    FivetranRedirectError,
-    FivetranTransportError,
-    FivetranUnexpectedResponseError,
-    short_error,
-)
-from fivetran_provider.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    pass  # imported when the first session is built: DAG files that only build operators skip it
+from fivetran_provider import fields
+from fivetran_provider._compat import aextra_dejson, aget_connection, amask_secret
+from fivetran_provider.exceptions import FivetranAPIError, FivetranDeadlineError, FivetranTransportError
 from fivetran_provider.hooks.async_pool import AsyncClientPool, PoolKey, borrow_pool, release_pool
 from fivetran_provider.hooks.core import (
     ClientSettings,
+    Remaining,
+    VerifiedSend,
     encode_body,
     envelope_data,
+    list_page,
+    observe_budget,
     raise_for_response,
     wait_before_retry,
 )
-from fivetran_provider.hooks.fivetran_hook import FivetranHook
-
-log = logging.getLogger("fivetran_provider.hooks")
+from fivetran_provider.hooks.fivetran_hook import LIST_PATH, FivetranHook
+from fivetran_provider.retry import RetryPolicy
 
 
 class FivetranAsyncHook(FivetranHook):
@@ -93,7 +79,28 @@ class FivetranAsyncHook(FivetranHook):
             self._async_settings = self._settings_from(conn, await aextra_dejson(conn))
         return self._async_settings
 
-    async def _aclient(self) -> AsyncClientPool:
+    def _resolved_settings(self) -> ClientSettings | None:
+        return self._async_settings or super()._resolved_settings()
+
+    @property
+    def settings_key(self) -> tuple[Any, ...]:
+        """What decides this hook's settings besides the Airflow connection's content.
+
+        Hooks with equal keys resolve equal settings from the same connection, so one's
+        :meth:`asettings` may serve the others (see :meth:`use_settings`).
+        """
+        policy = self._retry_policy
+        policy_key = tuple(sorted(dict(policy).items())) if isinstance(policy, Mapping) else repr(policy)
+        return (self.fivetran_conn_id, self._connect_timeout, self._read_timeout, self._call_deadline, policy_key)
+
+    def use_settings(self, settings: ClientSettings) -> None:
+        """Take the settings another hook with the same :attr:`settings_key` resolved, instead of reading them.
+
+        :param settings: that hook's :meth:`asettings`.
+        """
+        self._async_settings = settings
+
+    async def aclients(self) -> AsyncClientPool:
         """The HTTP clients of this hook: the shared pool (borrowed until :meth:`aclose`) or its own."""
         pool = self._pool
         if pool is None:
@@ -125,7 +132,7 @@ class FivetranAsyncHook(FivetranHook):
         import httpx
 
         payload = encode_body(body)
-        client = await self._aclient()
+        client = await self.aclients()
         settings = await self.asettings()
         policy = settings.retry_policy
         attempt = 0
@@ -145,7 +152,7 @@ class FivetranAsyncHook(FivetranHook):
                     raise FivetranDeadlineError(method, path, settings.call_deadline) from None
                 except (httpx.HTTPError, httpx.StreamError, OSError, UnicodeError, ValueError) as error:
                     raise FivetranTransportError(method, path, type(error).__name__) from None
-                self._note_rate_limit(response.headers)
+                observe_budget(settings, response.headers)
                 return raise_for_response(response.status_code, text, response.headers, method, path)
             except (FivetranTransportError, FivetranAPIError) as error:
                 attempt += 1
@@ -172,15 +179,9 @@ class FivetranAsyncHook(FivetranHook):
         params: dict[str, Any] = {"group_id": group_id, "limit": page_size}
         items: list[dict[str, Any]] = []
         while True:
-            data = envelope_data(await self.arequest("GET", "/v1/connections", params=params), "GET", "/v1/connections")
-            page = data.get("items")
-            if not isinstance(page, list):
-                raise FivetranUnexpectedResponseError(
-                    200, None, "list has no 'items' array", method="GET", path="/v1/connections"
-                )
-            items.extend(item for item in page if isinstance(item, dict))
-            cursor = data.get("next_cursor")
-            if not cursor:
+            page, cursor = list_page(await self.arequest("GET", LIST_PATH, params=params), LIST_PATH)
+            items.extend(page)
+            if cursor is None:
                 return items
             params["cursor"] = cursor
 
@@ -200,30 +201,50 @@ class FivetranAsyncHook(FivetranHook):
         path = self._connection_path(connection_id) + "/sync"
         body = {"force": fields.coerce_bool("force", force)}
         before = await self.aget_connection_details(connection_id) if baseline is None else baseline
-        policy = (await self.asettings()).retry_policy
-        attempts = 0
+        return await self.asend_verified(
+            "POST", path, body, connection_id=connection_id, remaining=self._resend_unless_synced(before)
+        )
+
+    async def asend_verified(
+        self, method: str, path: str, body: dict[str, Any], *, connection_id: str, remaining: Remaining
+    ) -> dict[str, Any]:
+        """:meth:`FivetranHook.send_verified`, asynchronously: after an unknown outcome, read before re-sending.
+
+        :param method: HTTP method.
+        :param path: request path.
+        :param body: the validated request body.
+        :param connection_id: the connection the request changes.
+        :param remaining: ``(connection as read now, body sent) -> body still to send, or None``.
+        :return: the response envelope.
+        """
+        plan = VerifiedSend(method, path, body, remaining, (await self.asettings()).retry_policy)
         while True:
             try:
-                return await self.arequest("POST", path, body=body)
+                return await self.arequest(method, path, body=plan.body)
             except (FivetranTransportError, FivetranAPIError) as error:
-                if isinstance(error, FivetranRedirectError) or not outcome.outcome_unknown(error):
+                wait = plan.wait_before_reading(error)
+                if wait is None:
                     raise
-                if attempts >= policy.max_retries:
-                    raise
-                attempts += 1
-                await asyncio.sleep(policy.backoff(attempts))
-                current: dict[str, Any] | None = None
-                last: BaseException = error
-                for _chance in range(2):
-                    try:
-                        current = await self.aget_connection_details(connection_id)
-                        break
-                    except (FivetranTransportError, FivetranAPIError) as verify_error:
-                        last = verify_error
-                if current is None:
-                    raise FivetranOutcomeUnknownError("POST", path, short_error(error), short_error(last)) from error
-                if not outcome.sync_needs_resend(before, current):
-                    return {"code": "Success", "message": "verified by reading the connection back", "data": current}
+                await asyncio.sleep(wait)
+                verified = plan.judge(await self._aread_back(plan, error, connection_id))
+                if verified is not None:
+                    return verified
+
+    async def _aread_back(self, plan: VerifiedSend, cause: BaseException, connection_id: str) -> dict[str, Any]:
+        """:meth:`FivetranHook._read_back`, asynchronously.
+
+        :param plan: the request being verified.
+        :param cause: why its outcome is unknown.
+        :param connection_id: the connection it changes.
+        """
+        try:
+            return await self.aget_connection_details(connection_id)
+        except (FivetranTransportError, FivetranAPIError):
+            pass  # a second chance, as in the synchronous hook
+        try:
+            return await self.aget_connection_details(connection_id)
+        except (FivetranTransportError, FivetranAPIError) as error:
+            raise plan.unverified(cause, error) from cause
 
     async def aclose(self) -> None:
         """Release the HTTP clients: give the shared pool back (the last user closes it) or close the own one.

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from typing import TYPE_CHECKING, Any
+
+from fivetran_provider.hooks.core import ACCEPT, USER_AGENT, ClientSettings
 
 if TYPE_CHECKING:
     import ssl
 
-    import httpx
-from fivetran_provider.hooks.core import ACCEPT, USER_AGENT, ClientSettings
-
-log = logging.getLogger("fivetran_provider.hooks")
+    import httpx  # imported at run time only when the first client is built
 
 #: Requests in flight at once per pool of the async hook; further requests wait their turn (FIFO).
 #: Each client of the pool carries one request at a time on one kept-alive connection. One

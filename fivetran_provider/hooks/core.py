@@ -11,20 +11,18 @@ import ipaddress
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from fivetran_provider import __version__, fields
-from fivetran_provider._compat import (
-    AIRFLOW_VERSION,
-    mask_secret,
-)
+from fivetran_provider import __version__, fields, outcome
+from fivetran_provider._compat import AIRFLOW_VERSION, mask_secret
 from fivetran_provider.budget import DEFAULT_RESERVE, RateBudget, budget_for
 from fivetran_provider.exceptions import (
     FivetranAPIError,
     FivetranConfigurationError,
+    FivetranOutcomeUnknownError,
     FivetranRateLimitError,
     FivetranRedirectError,
     FivetranTransportError,
@@ -34,9 +32,6 @@ from fivetran_provider.exceptions import (
     short_error,
 )
 from fivetran_provider.retry import RETRY, RetryPolicy, parse_retry_after
-
-if TYPE_CHECKING:
-    pass  # imported when the first session is built: DAG files that only build operators skip it
 
 log = logging.getLogger("fivetran_provider.hooks")
 
@@ -190,6 +185,20 @@ def envelope_data(envelope: Mapping[str, Any], method: str, path: str) -> dict[s
     return data
 
 
+def list_page(envelope: Mapping[str, Any], path: str) -> tuple[list[dict[str, Any]], str | None]:
+    """Read one page of a list answer: its items and the cursor of the next page.
+
+    :param envelope: the parsed response body of ``GET {path}``.
+    :param path: the request path.
+    :return: the page's objects, and the ``next_cursor`` to send for the next page (``None``: last page).
+    """
+    data = envelope_data(envelope, "GET", path)
+    items = data.get("items")
+    if not isinstance(items, list):
+        raise FivetranUnexpectedResponseError(200, None, "list has no 'items' array", method="GET", path=path)
+    return [item for item in items if isinstance(item, dict)], data.get("next_cursor") or None
+
+
 def positive_seconds(name: str, value: Any) -> float:
     """A timeout or deadline from an argument or extra: a finite positive number of seconds.
 
@@ -268,6 +277,17 @@ class ClientSettings:
         return f"ClientSettings(base_url={self.base_url!r}, api_key=<hidden>, api_secret=<hidden>)"
 
 
+def observe_budget(settings: ClientSettings, headers: Mapping[str, str]) -> None:
+    """Record an answer's rate-limit headers in the account's budget; warn when it falls below the reserve.
+
+    :param settings: the client's settings (their :attr:`~ClientSettings.budget` is the account's).
+    :param headers: the response headers.
+    """
+    budget = settings.budget
+    if budget.observe(headers):
+        log.warning("Fivetran API quota is low: %s of %s requests left this hour", budget.remaining, budget.limit)
+
+
 def register_secret_strings(body: Mapping[str, Any]) -> None:
     """Register every string inside ``config``, ``auth`` and ``external_secrets_keys_config`` as a secret.
 
@@ -298,3 +318,72 @@ def wait_before_retry(
             wait,
         )
     return wait
+
+
+#: ``(connection as read now, body sent) -> body still to send, or None when nothing is left``.
+Remaining = Callable[[dict[str, Any], Mapping[str, Any]], "dict[str, Any] | None"]
+
+
+class VerifiedSend:
+    """The decisions of sending one request with a side effect until it is applied, without I/O.
+
+    Both clients run the same loop around it, each with its own I/O: send :attr:`body`; when that
+    fails, :meth:`wait_before_reading` says how long to wait before reading the connection back
+    (``None``: raise the error); the read goes to :meth:`judge`, which returns the envelope to
+    return when nothing is left to send, or ``None`` to send the remaining :attr:`body` again.
+
+    :param method: the request method.
+    :param path: the request path.
+    :param body: the validated request body.
+    :param remaining: decides from a read what is still to be sent (see :data:`Remaining`).
+    :param policy: the retry policy: how many read-backs, and the backoff before each.
+    """
+
+    def __init__(self, method: str, path: str, body: dict[str, Any], remaining: Remaining, policy: RetryPolicy) -> None:
+        self.method = method
+        self.path = path
+        self.body = body
+        self.remaining = remaining
+        self.policy = policy
+        self.read_backs = 0
+
+    def wait_before_reading(self, error: BaseException) -> float | None:
+        """Seconds to wait before reading the connection back after ``error``, or ``None`` to raise it.
+
+        Raised at once: errors that say the request was refused (4xx), a redirect (never
+        re-sent) and any error once the policy's retries are spent.
+
+        :param error: what sending :attr:`body` raised.
+        """
+        if isinstance(error, FivetranRedirectError) or not outcome.outcome_unknown(error):
+            return None
+        if self.read_backs >= self.policy.max_retries:
+            return None
+        self.read_backs += 1
+        log.warning(
+            "Outcome of %s %s unknown (%s); reading the connection back", self.method, self.path, short_error(error)
+        )
+        return self.policy.backoff(self.read_backs)
+
+    def judge(self, current: dict[str, Any]) -> dict[str, Any] | None:
+        """Decide from a read-back: the envelope to return if everything is applied, else ``None``.
+
+        With ``None``, :attr:`body` holds the part still to be sent.
+
+        :param current: the connection as read after the unknown outcome.
+        """
+        rest = self.remaining(current, self.body)
+        if rest is None:
+            log.info("%s %s had been applied; not sending it again", self.method, self.path)
+            return {"code": "Success", "message": "verified by reading the connection back", "data": current}
+        self.body = rest
+        log.info("Re-sending the part of %s %s not yet applied: %s", self.method, self.path, ", ".join(sorted(rest)))
+        return None
+
+    def unverified(self, cause: BaseException, read_error: BaseException) -> FivetranOutcomeUnknownError:
+        """The error when the read-back failed too: the outcome stays unknown, nothing is re-sent.
+
+        :param cause: why the outcome of the request is unknown.
+        :param read_error: why reading the connection back failed.
+        """
+        return FivetranOutcomeUnknownError(self.method, self.path, short_error(cause), short_error(read_error))

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fivetran_provider import fields, outcome
-from fivetran_provider._compat import (
-    BaseHook,
-    mask_secret,
-)
+from fivetran_provider._compat import BaseHook, mask_secret
 from fivetran_provider.budget import DEFAULT_RESERVE, validate_reserve
 from fivetran_provider.exceptions import (
     FivetranAPIError,
     FivetranConfigurationError,
     FivetranDeadlineError,
-    FivetranOutcomeUnknownError,
-    FivetranRedirectError,
     FivetranTransportError,
-    FivetranUnexpectedResponseError,
     short_error,
 )
-from fivetran_provider.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    import requests  # imported when the first session is built: DAG files that only build operators skip it
 from fivetran_provider.hooks.core import (
     ACCEPT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -36,18 +26,26 @@ from fivetran_provider.hooks.core import (
     DEFAULT_READ_TIMEOUT,
     USER_AGENT,
     ClientSettings,
+    Remaining,
+    VerifiedSend,
     encode_body,
     envelope_data,
+    list_page,
+    observe_budget,
     positive_seconds,
     raise_for_response,
     register_secret_strings,
     resolve_base_url,
     wait_before_retry,
 )
+from fivetran_provider.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    import requests  # imported when the first session is built: DAG files that only build operators skip it
 
 log = logging.getLogger("fivetran_provider.hooks")
 
-_READ_CHUNK = 65536
+LIST_PATH = "/v1/connections"
 #: Kept-alive connections of a hook's session (pause and resume send up to ``max_parallel`` at once).
 POOL_SIZE = 64
 
@@ -125,8 +123,6 @@ class FivetranHook(BaseHook):
         self._read_timeout = read_timeout
         self._retry_policy = retry_policy
         self._call_deadline = call_deadline
-        self.rate_limit_remaining: int | None = None
-        self._warned_low_quota = False
 
     def __repr__(self) -> str:
         return f"<FivetranHook fivetran_conn_id={self.fivetran_conn_id!r}>"
@@ -216,6 +212,16 @@ class FivetranHook(BaseHook):
             rate_limit_reserve=reserve,
         )
 
+    def _resolved_settings(self) -> ClientSettings | None:
+        """The settings if already resolved, without reading the Airflow connection."""
+        return self.__dict__.get("settings")
+
+    @property
+    def rate_limit_remaining(self) -> int | None:
+        """Requests left this hour for the account, as Fivetran last reported (``None`` before any answer)."""
+        settings = self._resolved_settings()
+        return None if settings is None else settings.budget.remaining
+
     def get_conn(self) -> requests.Session:
         """The hook's HTTP session (created on first use, then reused)."""
         return self.session
@@ -277,21 +283,9 @@ class FivetranHook(BaseHook):
                 raise FivetranDeadlineError(method, path, deadline) from None
             raise FivetranTransportError(method, path, type(error).__name__) from None
         log.debug("%s %s -> %s in %.3f s", method, path, response.status_code, time.monotonic() - started)
-        self._note_rate_limit(response.headers)
+        observe_budget(settings, response.headers)
         text = content.decode("utf-8", errors="replace")
         return raise_for_response(response.status_code, text, response.headers, method, path)
-
-    def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
-        settings = self.__dict__.get("settings") or self.__dict__.get("_async_settings")
-        if settings is not None:  # the account's budget, shared by every client of this process
-            settings.budget.observe(headers)
-        remaining, limit = headers.get("X-Rate-Limit-Remaining"), headers.get("X-Rate-Limit")
-        if remaining is None or not remaining.strip().isdigit():
-            return
-        self.rate_limit_remaining = int(remaining)
-        if limit and limit.strip().isdigit() and int(remaining) < int(limit) // 10 and not self._warned_low_quota:
-            self._warned_low_quota = True
-            log.warning("Fivetran API quota is low: %s of %s requests left this hour", remaining, limit)
 
     def request(
         self,
@@ -387,7 +381,7 @@ class FivetranHook(BaseHook):
         body: dict[str, Any],
         *,
         connection_id: str,
-        remaining: Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any] | None],
+        remaining: Remaining,
         expect_data: bool = False,
     ) -> dict[str, Any]:
         """Send a request with a side effect; after an unknown outcome, read before re-sending.
@@ -408,48 +402,38 @@ class FivetranHook(BaseHook):
             counts as an unknown outcome.
         :return: the response envelope.
         """
-        policy = self.settings.retry_policy
-        attempts = 0
+        plan = VerifiedSend(method, path, body, remaining, self.settings.retry_policy)
         while True:
             try:
-                envelope = self.request(method, path, body=body)
+                envelope = self.request(method, path, body=plan.body)
                 if expect_data:
                     envelope_data(envelope, method, path)
                 return envelope
             except (FivetranTransportError, FivetranAPIError) as error:
-                if isinstance(error, FivetranRedirectError) or not outcome.outcome_unknown(error):
+                wait = plan.wait_before_reading(error)
+                if wait is None:
                     raise
-                if attempts >= policy.max_retries:
-                    raise
-                attempts += 1
-                log.warning(
-                    "Outcome of %s %s unknown (%s); reading the connection back", method, path, short_error(error)
-                )
-                time.sleep(policy.backoff(attempts))
-                current = self._read_to_verify(connection_id, method, path, error)
-                rest = remaining(current, body)
-                if rest is None:
-                    log.info("%s %s had been applied; not sending it again", method, path)
-                    return {"code": "Success", "message": "verified by reading the connection back", "data": current}
-                body = rest
-                log.info("Re-sending the part of %s %s not yet applied: %s", method, path, ", ".join(sorted(body)))
+                time.sleep(wait)
+                verified = plan.judge(self._read_back(plan, error, connection_id))
+                if verified is not None:
+                    return verified
 
-    def _read_to_verify(self, connection_id: str, method: str, path: str, cause: BaseException) -> dict[str, Any]:
+    def _read_back(self, plan: VerifiedSend, cause: BaseException, connection_id: str) -> dict[str, Any]:
         """Read a connection after an unknown outcome; a second chance if the first read fails.
 
-        :param connection_id: the connection.
-        :param method: method of the request being verified.
-        :param path: path of the request being verified.
+        :param plan: the request being verified.
         :param cause: why its outcome is unknown.
+        :param connection_id: the connection it changes.
+        :raises FivetranOutcomeUnknownError: if no read succeeds.
         """
-        last: BaseException | None = None
-        for _chance in range(2):
-            try:
-                return self.get_connection_details(connection_id)
-            except (FivetranTransportError, FivetranAPIError) as error:
-                last = error
-        assert last is not None
-        raise FivetranOutcomeUnknownError(method, path, short_error(cause), short_error(last)) from cause
+        try:
+            return self.get_connection_details(connection_id)
+        except (FivetranTransportError, FivetranAPIError):
+            pass  # a second chance: the read may fail for the same passing reason as the request
+        try:
+            return self.get_connection_details(connection_id)
+        except (FivetranTransportError, FivetranAPIError) as error:
+            raise plan.unverified(cause, error) from cause
 
     def list_connections(
         self, group_id: str | None = None, schema: str | None = None, *, page_size: int = 1000
@@ -472,15 +456,9 @@ class FivetranHook(BaseHook):
             params["schema"] = schema
         items: list[dict[str, Any]] = []
         while True:
-            data = envelope_data(self.request("GET", "/v1/connections", params=params), "GET", "/v1/connections")
-            page = data.get("items")
-            if not isinstance(page, list):
-                raise FivetranUnexpectedResponseError(
-                    200, None, "list has no 'items' array", method="GET", path="/v1/connections"
-                )
-            items.extend(item for item in page if isinstance(item, dict))
-            cursor = data.get("next_cursor")
-            if not cursor:
+            page, cursor = list_page(self.request("GET", LIST_PATH, params=params), LIST_PATH)
+            items.extend(page)
+            if cursor is None:
                 return items
             params["cursor"] = cursor
 
@@ -500,11 +478,21 @@ class FivetranHook(BaseHook):
         path = self._connection_path(connection_id) + "/sync"
         force = fields.coerce_bool("force", force)
         before = self.get_connection_details(connection_id) if baseline is None else baseline
+        return self.send_verified(
+            "POST", path, {"force": force}, connection_id=connection_id, remaining=self._resend_unless_synced(before)
+        )
+
+    @staticmethod
+    def _resend_unless_synced(before: Mapping[str, Any]) -> Remaining:
+        """The judge of a ``POST /sync`` read-back: send it again only if no sync started since ``before``.
+
+        :param before: the connection as read before the request.
+        """
 
         def remaining(current: dict[str, Any], sent: Mapping[str, Any]) -> dict[str, Any] | None:
             return dict(sent) if outcome.sync_needs_resend(before, current) else None
 
-        return self.send_verified("POST", path, {"force": force}, connection_id=connection_id, remaining=remaining)
+        return remaining
 
     def resync(
         self,

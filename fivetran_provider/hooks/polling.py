@@ -40,17 +40,18 @@ loop's pool of HTTP clients, so the same retry rules apply. Nothing here holds c
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from fivetran_provider.exceptions import FivetranNotFoundError, FivetranSyncError
+from fivetran_provider.hooks.async_pool import pool_key
+from fivetran_provider.links import connection_dashboard_url
 
 if TYPE_CHECKING:
     from fivetran_provider.budget import RateBudget
     from fivetran_provider.hooks import ClientSettings, FivetranAsyncHook
-
-log = logging.getLogger(__name__)
 
 #: A due read also serves the subscriptions of its group that would be due within this share of
 #: their own interval (their gap is then at most this much shorter).
@@ -441,8 +442,6 @@ class SharedPoller:
     async def _read_one(
         self, subs: list[Subscription], *, expected_group: str | None, missing_from: str | None = None
     ) -> None:
-        from fivetran_provider.exceptions import FivetranNotFoundError
-
         sub = subs[0]
         hook = self._hook_for(subs)
         if hook is None:
@@ -496,9 +495,6 @@ def _ring(alarm: asyncio.Future[None]) -> None:
 
 
 def _left_group(connection_id: str, old: str, new: str) -> BaseException:
-    from fivetran_provider.exceptions import FivetranSyncError
-    from fivetran_provider.links import connection_dashboard_url
-
     url = connection_dashboard_url(connection_id)
     return FivetranSyncError(
         f"Fivetran connection {connection_id} left group {old} while a sync was awaited (it is now in group "
@@ -521,10 +517,8 @@ async def shared_poller(hook: FivetranAsyncHook) -> SharedPoller:
 
     :param hook: a trigger's async hook.
     """
-    from fivetran_provider.hooks.async_pool import pool_key
-
     settings = await _shared_settings(hook)
-    pool = await hook._aclient()  # borrow the loop's shared clients for as long as the trigger waits
+    pool = await hook.aclients()  # borrow the loop's shared clients for as long as the trigger waits
     await pool.aprepare()  # loads the CA bundle in a worker thread, not on the event loop
     key = (*pool_key(settings), tuple(sorted(settings.retry_policy.to_dict().items())))
     poller = _pollers.get(key)
@@ -550,10 +544,8 @@ async def _shared_settings(hook: FivetranAsyncHook) -> ClientSettings:
 
     :param hook: a trigger's async hook.
     """
-    policy = hook._retry_policy
-    policy_key = tuple(sorted(dict(policy).items())) if isinstance(policy, Mapping) else repr(policy)
     loop = asyncio.get_running_loop()
-    key = (loop, hook.fivetran_conn_id, hook._connect_timeout, hook._read_timeout, policy_key)
+    key = (loop, *hook.settings_key)
     now = time.monotonic()
     entry = _settings.get(key)
     if entry is None or now - entry[0] > SETTINGS_TTL or (entry[1].done() and entry[1].exception() is not None):
@@ -562,7 +554,7 @@ async def _shared_settings(hook: FivetranAsyncHook) -> ClientSettings:
         entry = (now, loop.create_task(hook.asettings()))
         _settings[key] = entry
     settings = await asyncio.shield(entry[1])
-    hook._async_settings = settings
+    hook.use_settings(settings)
     return settings
 
 
