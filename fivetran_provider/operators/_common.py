@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from fivetran_provider import changes, fields, outcome
-from fivetran_provider._compat import BaseOperator, mask_secret
+from fivetran_provider._compat import BaseOperator
 from fivetran_provider.exceptions import FivetranAPIError, FivetranValidationError, short_error
 from fivetran_provider.hooks import FivetranHook
 
@@ -40,26 +40,6 @@ def is_templated(value: Any) -> bool:
     if isinstance(value, (list, tuple, set, frozenset)):
         return any(is_templated(item) for item in value)
     return True  # XComArg, param references and other objects resolved at run time
-
-
-MIN_MASKED_LENGTH = 5
-"""Airflow's secret masker ignores (and warns about) shorter values; they are not sent to it."""
-
-
-def register_secrets(value: Any) -> None:
-    """Register every string inside a value with Airflow's secret masker (all of them, not by key name).
-
-    :param value: a ``config``/``auth`` value: dict, list, text or scalar.
-    """
-    if isinstance(value, str):
-        if len(value) >= MIN_MASKED_LENGTH and value != fields.MASKED_VALUE:
-            mask_secret(value)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            register_secrets(item)
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        for item in value:
-            register_secrets(item)
 
 
 def _assume_needs_met() -> dict[str, Any]:

@@ -14,6 +14,7 @@ from fivetran_provider.exceptions import (
     short_error,
 )
 from fivetran_provider.hooks import FivetranHook
+from fivetran_provider.hooks.core import register_secrets
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.operators._common import (
     DEFAULT_MAX_PARALLEL,
@@ -21,7 +22,6 @@ from fivetran_provider.operators._common import (
     check_max_parallel,
     describe_failures,
     pull_record,
-    register_secrets,
     reject_unknown_arguments,
     run_each,
     short_errors,

@@ -11,6 +11,7 @@ from fivetran_provider import changes, fields
 from fivetran_provider._compat import BaseOperator, default_deferrable
 from fivetran_provider.exceptions import FivetranValidationError
 from fivetran_provider.hooks import FivetranHook
+from fivetran_provider.hooks.core import register_secrets
 from fivetran_provider.lineage import SyncLineageMixin
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.lookup import resolve_connection_id
@@ -24,7 +25,6 @@ from fivetran_provider.operators._common import (
     is_templated,
     list_group,
     quote_ids,
-    register_secrets,
     reject_unknown_arguments,
 )
 from fivetran_provider.operators.sync import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, SyncWaitMixin
