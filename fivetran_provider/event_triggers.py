@@ -179,13 +179,9 @@ class FivetranSyncEventTrigger(_EventTriggerBase):  # type: ignore[misc,valid-ty
         super().__init__()
         self.connection_id = fields.validate_connection_id(connection_id)
         self.fivetran_conn_id = fivetran_conn_id
-        try:
-            number = float(poll_interval)
-        except (TypeError, ValueError):
-            number = 0.0
-        if not number > 0:
-            raise fields.FivetranValidationError("poll_interval", poll_interval, "a number of seconds above 0")
-        self.poll_interval = number
+        self.poll_interval = fields.coerce_seconds(
+            "poll_interval", poll_interval, allowed="a number of seconds above 0"
+        )
         self.outcomes = list(coerce_outcomes(outcomes))
 
     def serialize(self) -> tuple[str, dict[str, Any]]:

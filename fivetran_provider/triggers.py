@@ -28,14 +28,8 @@ from fivetran_provider.sync_status import (
 FIRST_POLL_SPREAD = 5.0
 
 
-def _seconds(value: float | int | str, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise fields.FivetranValidationError(name, value, "a number of seconds above 0") from None
-    if not number > 0:
-        raise fields.FivetranValidationError(name, value, "a number of seconds above 0")
-    return number
+#: What a trigger's ``poll_interval`` may be (also the event trigger's).
+POLL_INTERVAL_ALLOWED = "a number of seconds above 0"
 
 
 class FivetranSyncTrigger(BaseTrigger):
@@ -104,7 +98,7 @@ class FivetranSyncTrigger(BaseTrigger):
         self.fivetran_conn_id = fivetran_conn_id
         self.baseline = to_iso(baseline, "baseline")
         self.historical = fields.coerce_bool("historical", historical)
-        self.poll_interval = _seconds(poll_interval, "poll_interval")
+        self.poll_interval = fields.coerce_seconds("poll_interval", poll_interval, allowed=POLL_INTERVAL_ALLOWED)
         self.deadline = to_iso(deadline, "deadline")
         self.waiting_since = to_iso(waiting_since, "waiting_since") or epoch_to_iso(time.time())
         self.retry_policy = None if retry_policy is None else RetryPolicy.from_mapping(retry_policy).to_dict()
