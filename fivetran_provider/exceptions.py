@@ -184,18 +184,32 @@ class FivetranOutcomeUnknownError(FivetranError):
     :param method: the HTTP method.
     :param path: the request path.
     :param cause: what went wrong with the request.
-    :param verify_error: why the verifying read failed.
+    :param verify_error: why the verifying read failed (empty when the read succeeded but could
+        not tell; ``seen`` says what it showed).
+    :param seen: what the verifying read showed, when it could not tell whether the request took effect.
+    :param check: what to look at to find out.
     """
 
-    def __init__(self, method: str, path: str, cause: str, verify_error: str) -> None:
+    def __init__(
+        self, method: str, path: str, cause: str, verify_error: str = "", *, seen: str = "", check: str = ""
+    ) -> None:
         self.method = method
         self.path = path
         self.cause = cause
         self.verify_error = verify_error
-        super().__init__(
-            f"Outcome of {method} {path} is unknown ({cause}) and could not be verified ({verify_error}); "
-            "it was not sent again."
-        )
+        self.seen = seen
+        self.check = check
+        if seen:
+            message = (
+                f"Outcome of {method} {path} is unknown ({cause}): the connection was read back, but {seen}. "
+                f"It was not sent again and is not reported as done; {check}."
+            )
+        else:
+            message = (
+                f"Outcome of {method} {path} is unknown ({cause}) and could not be verified ({verify_error}); "
+                "it was not sent again."
+            )
+        super().__init__(message)
 
 
 class FivetranPartialFailureError(FivetranError):

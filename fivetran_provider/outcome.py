@@ -6,10 +6,19 @@ Fivetran. It is never sent again blindly: the connection is read, and the read i
 the **baseline**, the connection as read before the request. Only the part not yet applied is
 sent again. Pure functions, no I/O; the hook calls them.
 
-* A historical sync counts as started when ``status.is_historical_sync`` is true, or when
-  ``succeeded_at`` or ``failed_at`` moved past the baseline (it may already have finished).
+Fivetran documents no "sync started at" field, so *this* request's effect is judged from what
+the baseline allows to tell apart:
+
+* A historical sync counts as started when ``status.is_historical_sync`` is true. A completion
+  (``succeeded_at`` or ``failed_at`` moved past the baseline, the flag false again) counts only
+  when no sync was running at the baseline; with one running, the completion may be that sync's,
+  and the read cannot tell (:class:`Inconclusive`): a second historical sync is never risked.
 * A sync counts as started when ``status.sync_state`` is ``syncing``, or when ``succeeded_at``
-  or ``failed_at`` moved past the baseline.
+  or ``failed_at`` moved past the baseline. A **forced** sync against a sync already running at
+  the baseline cannot be seen in a read (the running sync looks the same before and after a
+  restart), so it is sent again: forcing again only restarts the sync.
+* A table-level re-sync against a sync already running at the baseline cannot be told apart
+  from that sync either (:class:`Inconclusive`).
 """
 
 from __future__ import annotations
@@ -27,6 +36,22 @@ from fivetran_provider.exceptions import (
 )
 
 FINISH_TIMESTAMPS: tuple[str, ...] = ("succeeded_at", "failed_at")
+
+
+class Inconclusive(Exception):
+    """A read after an unknown outcome cannot tell whether the request took effect.
+
+    The hook turns it into :class:`~fivetran_provider.exceptions.FivetranOutcomeUnknownError`:
+    the request is neither reported as applied nor sent again.
+
+    :param seen: what the read showed, in words.
+    :param check: what the user should look at to find out.
+    """
+
+    def __init__(self, seen: str, check: str) -> None:
+        self.seen = seen
+        self.check = check
+        super().__init__(f"{seen}; {check}")
 
 
 def outcome_unknown(error: BaseException) -> bool:
@@ -91,13 +116,46 @@ def finished_since(baseline: Mapping[str, Any] | None, current: Mapping[str, Any
     return any(timestamp_moved(before.get(name), current.get(name)) for name in FINISH_TIMESTAMPS)
 
 
+def was_syncing(baseline: Mapping[str, Any] | None) -> bool:
+    """Whether a sync was running when the baseline was read.
+
+    :param baseline: the connection as read before the request (``None``: nothing known, which
+        counts as "may have been running").
+    """
+    return baseline is None or _status(baseline).get("sync_state") == "syncing"
+
+
+def _finish_seen(baseline: Mapping[str, Any] | None, current: Mapping[str, Any]) -> str:
+    before = baseline if isinstance(baseline, Mapping) else {}
+    moved = [
+        f"{name} {before.get(name)!r} -> {current.get(name)!r}"
+        for name in FINISH_TIMESTAMPS
+        if timestamp_moved(before.get(name), current.get(name))
+    ]
+    return ", ".join(moved)
+
+
 def historical_sync_started(baseline: Mapping[str, Any] | None, current: Mapping[str, Any]) -> bool:
     """Whether a historical sync is pending, running or finished since the baseline.
 
     :param baseline: the connection as read before the request.
     :param current: the connection as read now.
+    :raises Inconclusive: a sync finished, the flag reads false, and a sync was already running at
+        the baseline: the completion may be that sync's or the historical sync's.
     """
-    return _status(current).get("is_historical_sync") is True or finished_since(baseline, current)
+    if _status(current).get("is_historical_sync") is True:
+        return True
+    if not finished_since(baseline, current):
+        return False
+    if not was_syncing(baseline):
+        return True  # nothing was running: the sync that finished started after the request
+    raise Inconclusive(
+        "a sync was already running before the request, then a sync finished "
+        f"({_finish_seen(baseline, current)}) and status.is_historical_sync reads false, so the "
+        "completion may be of that earlier sync and no read can show whether the historical sync was applied",
+        "check the connection's sync history in the Fivetran dashboard (or its logs) for a historical "
+        "sync after the request before running the task again: sending it again would start a second one",
+    )
 
 
 def sync_started(baseline: Mapping[str, Any] | None, current: Mapping[str, Any]) -> bool:
@@ -129,12 +187,18 @@ def remaining_update(
     return fields.body_for_changes(missing, body)
 
 
-def sync_needs_resend(baseline: Mapping[str, Any] | None, current: Mapping[str, Any]) -> bool:
+def sync_needs_resend(baseline: Mapping[str, Any] | None, current: Mapping[str, Any], force: bool = False) -> bool:
     """Whether a ``POST /sync`` with an unknown outcome must be sent again.
+
+    A forced sync sent while a sync was running is always sent again: a restart leaves no trace
+    a read can tell from the sync that was running, and forcing again only restarts it.
 
     :param baseline: the connection as read before the request.
     :param current: the connection as read after the unknown outcome.
+    :param force: whether the request was a forced sync (``{"force": true}``).
     """
+    if force and was_syncing(baseline):
+        return True
     return not sync_started(baseline, current)
 
 
@@ -143,12 +207,25 @@ def resync_needs_resend(
 ) -> bool:
     """Whether a ``POST /resync`` with an unknown outcome must be sent again.
 
-    A whole-connection re-sync is a historical sync; a table-level one is judged as a sync.
+    A whole-connection re-sync is a historical sync; a table-level one is judged as a sync,
+    unless a sync was already running at the baseline: then nothing in a read tells the re-sync
+    from that sync.
 
     :param baseline: the connection as read before the request.
     :param current: the connection as read after the unknown outcome.
     :param scope: the re-sync's scope (``None``: the whole connection).
+    :raises Inconclusive: when the read cannot tell (see :func:`historical_sync_started`).
     """
     if scope is None:
         return not historical_sync_started(baseline, current)
-    return not sync_started(baseline, current)
+    if not was_syncing(baseline):
+        return not sync_started(baseline, current)
+    if _status(current).get("is_historical_sync") is True:
+        return False
+    raise Inconclusive(
+        "a sync was already running before the table-level re-sync, and a read cannot tell the re-sync "
+        f"from that sync (sync_state {_status(current).get('sync_state')!r}"
+        + (f", {_finish_seen(baseline, current)})" if finished_since(baseline, current) else ")"),
+        "check the connection's sync history in the Fivetran dashboard for a re-sync of those tables "
+        "after the request before running the task again",
+    )

@@ -119,3 +119,31 @@ def test_only_the_unapplied_part_of_an_update_is_left() -> None:
     }
     half = {**conn(historical=True), "sync_frequency": 60}
     assert outcome.remaining_update(baseline, half, body) == {"paused": True, "run_setup_tests": False}
+
+
+def test_a_completion_after_a_sync_that_was_already_running_cannot_prove_a_historical_sync() -> None:
+    running = conn(state="syncing")
+    with pytest.raises(outcome.Inconclusive) as caught:
+        outcome.historical_sync_started(running, conn(succeeded=T1))
+    assert "succeeded_at" in caught.value.seen and "sync history" in caught.value.check
+    with pytest.raises(outcome.Inconclusive):
+        outcome.resync_needs_resend(running, conn(failed=T1), None)
+    with pytest.raises(outcome.Inconclusive):
+        outcome.remaining_update(running, conn(succeeded=T1), {"is_historical_sync": True})
+    assert outcome.historical_sync_started(running, conn(historical=True, state="syncing"))
+    assert not outcome.historical_sync_started(running, conn(state="syncing"))  # the old one, still running
+
+
+def test_a_forced_sync_against_a_running_sync_is_sent_again_whatever_the_read_shows() -> None:
+    running = conn(state="syncing")
+    for current in (conn(state="syncing"), conn(succeeded=T1), conn(failed=T1), conn()):
+        assert outcome.sync_needs_resend(running, current, force=True)
+        assert not outcome.sync_needs_resend(running, current, force=False) or current == conn()
+    assert not outcome.sync_needs_resend(conn(), conn(state="syncing"), force=True)  # nothing ran before
+
+
+def test_a_table_resync_against_a_running_sync_cannot_be_told_from_it() -> None:
+    running = conn(state="syncing")
+    with pytest.raises(outcome.Inconclusive):
+        outcome.resync_needs_resend(running, conn(state="syncing"), {"public": ["orders"]})
+    assert not outcome.resync_needs_resend(running, conn(historical=True), {"public": ["orders"]})

@@ -202,7 +202,7 @@ class FivetranAsyncHook(FivetranHook):
         body = {"force": fields.coerce_bool("force", force)}
         before = await self.aget_connection_details(connection_id) if baseline is None else baseline
         return await self.asend_verified(
-            "POST", path, body, connection_id=connection_id, remaining=self._resend_unless_synced(before)
+            "POST", path, body, connection_id=connection_id, remaining=self._resend_unless_synced(before, body["force"])
         )
 
     async def asend_verified(

@@ -355,6 +355,7 @@ class VerifiedSend:
         self.remaining = remaining
         self.policy = policy
         self.read_backs = 0
+        self.last_error: BaseException | None = None
 
     def wait_before_reading(self, error: BaseException) -> float | None:
         """Seconds to wait before reading the connection back after ``error``, or ``None`` to raise it.
@@ -368,6 +369,7 @@ class VerifiedSend:
             return None
         if self.read_backs >= self.policy.max_retries:
             return None
+        self.last_error = error
         self.read_backs += 1
         log.warning(
             "Outcome of %s %s unknown (%s); reading the connection back", self.method, self.path, short_error(error)
@@ -380,8 +382,16 @@ class VerifiedSend:
         With ``None``, :attr:`body` holds the part still to be sent.
 
         :param current: the connection as read after the unknown outcome.
+        :raises FivetranOutcomeUnknownError: when the read cannot tell whether the request took
+            effect (:class:`fivetran_provider.outcome.Inconclusive`).
         """
-        rest = self.remaining(current, self.body)
+        try:
+            rest = self.remaining(current, self.body)
+        except outcome.Inconclusive as unclear:
+            cause = short_error(self.last_error) if self.last_error is not None else "no answer"
+            raise FivetranOutcomeUnknownError(
+                self.method, self.path, cause, seen=unclear.seen, check=unclear.check
+            ) from self.last_error
         if rest is None:
             log.info("%s %s had been applied; not sending it again", self.method, self.path)
             return {"code": "Success", "message": "verified by reading the connection back", "data": current}

@@ -468,7 +468,9 @@ class FivetranHook(BaseHook):
         """Start a sync now (``POST /v1/connections/{id}/sync``), at most once.
 
         If the outcome is unknown the connection is read and the request is sent again only if
-        no sync has started since ``baseline``.
+        no sync has started since ``baseline``; a forced sync sent while a sync was running is sent
+        again, since no read can show the restart and forcing again only restarts
+        (:mod:`fivetran_provider.outcome`).
 
         :param connection_id: the Fivetran connection id.
         :param force: if a sync is running, stop and restart it (otherwise leave it running).
@@ -479,18 +481,23 @@ class FivetranHook(BaseHook):
         force = fields.coerce_bool("force", force)
         before = self.get_connection_details(connection_id) if baseline is None else baseline
         return self.send_verified(
-            "POST", path, {"force": force}, connection_id=connection_id, remaining=self._resend_unless_synced(before)
+            "POST",
+            path,
+            {"force": force},
+            connection_id=connection_id,
+            remaining=self._resend_unless_synced(before, force),
         )
 
     @staticmethod
-    def _resend_unless_synced(before: Mapping[str, Any]) -> Remaining:
-        """The judge of a ``POST /sync`` read-back: send it again only if no sync started since ``before``.
+    def _resend_unless_synced(before: Mapping[str, Any], force: bool = False) -> Remaining:
+        """The judge of a ``POST /sync`` read-back: send it again unless the read shows it took effect.
 
         :param before: the connection as read before the request.
+        :param force: whether it is a forced sync (one against a running sync is always sent again).
         """
 
         def remaining(current: dict[str, Any], sent: Mapping[str, Any]) -> dict[str, Any] | None:
-            return dict(sent) if outcome.sync_needs_resend(before, current) else None
+            return dict(sent) if outcome.sync_needs_resend(before, current, force) else None
 
         return remaining
 
