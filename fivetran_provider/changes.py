@@ -31,9 +31,10 @@ A record is plain JSON::
 For ``config`` only the differing keys are listed. Secrets never appear, judged by what Fivetran
 says rather than by key names: ``before`` is the value Fivetran returned before the change, and
 ``after`` the value Fivetran returned after it (so a secret reads ``"******"``), never the value
-the DAG passed; where Fivetran's answer is not at hand (a dry run) every ``after`` value of
-``config`` is ``"******"``. A key whose name marks a credential
-(:func:`fivetran_provider.fields.is_secret_key`) is recorded as ``"******"`` too, and write-only
+the DAG passed; where Fivetran's answer is not at hand (a dry run) ``after`` is the value the
+DAG passed unless it is a secret. A key is a secret when Fivetran reads it back masked, when
+Fivetran's definition marks it ``format: password`` for the connection's service, or when its
+name marks a credential (:mod:`fivetran_provider.secrets`); its values read ``"******"``. Write-only
 fields (``auth``, ``external_secrets_keys_config``) are recorded as ``{"before": null, "after":
 "******"}`` without any of their content. ``not_restorable`` maps each change that an undo cannot
 put back (a masked secret, a write-only field, a historical sync that has started, a value that
@@ -46,7 +47,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fivetran_provider import fields
+from fivetran_provider import fields, secrets
 from fivetran_provider.exceptions import FivetranValidationError
 
 RECORD_KIND = "fivetran_connection_changes"
@@ -67,42 +68,43 @@ def secret_config_keys(connection: Mapping[str, Any] | None) -> set[str]:
 
     :param connection: a connection object as returned by Fivetran (or ``None``).
     """
-    config = connection.get("config") if isinstance(connection, Mapping) else None
-    if not isinstance(config, Mapping):
-        return set()
-    return {key for key, value in config.items() if value == fields.MASKED_VALUE}
+    return secrets.masked_keys(connection)
 
 
-def mask_object(value: Any, secret_keys: Iterable[str] = ()) -> Any:
+def mask_object(value: Any, secret_keys: Iterable[str] = (), password_keys: Iterable[str] = ()) -> Any:
     """Copy a ``config``-like value with every secret replaced by ``"******"``, at any depth.
 
-    A key is secret when it is in ``secret_keys`` (top level: keys Fivetran reads back masked)
-    or when :func:`fivetran_provider.fields.is_secret_key` says its name marks a credential.
+    A key is secret when it is in ``secret_keys`` (top level: keys Fivetran reads back masked),
+    in ``password_keys`` (any depth: keys the definition marks ``format: password``), or when
+    :func:`fivetran_provider.fields.is_secret_key` says its name marks a credential.
 
     :param value: a dict, list or scalar.
     :param secret_keys: top-level keys known to be secret.
+    :param password_keys: keys secret at any depth.
     """
-    known = set(secret_keys)
+    deep = frozenset(password_keys)
+    known = set(secret_keys) | deep
     if isinstance(value, Mapping):
         return {
             key: (
                 fields.MASKED_VALUE
                 if (key in known or fields.is_secret_key(str(key))) and item is not None
-                else mask_object(item)
+                else mask_object(item, (), deep)
             )
             for key, item in value.items()
         }
     if isinstance(value, (list, tuple)):
-        return [mask_object(item) for item in value]
+        return [mask_object(item, (), deep) for item in value]
     return value
 
 
-def mask_field(name: str, value: Any, secret_keys: Iterable[str] = ()) -> Any:
+def mask_field(name: str, value: Any, secret_keys: Iterable[str] = (), password_keys: Iterable[str] = ()) -> Any:
     """The value of one PATCH field as it may be stored in a record (secrets masked).
 
     :param name: a PATCH field name.
     :param value: its value (before or after a change).
     :param secret_keys: ``config`` keys Fivetran reads back masked.
+    :param password_keys: ``config`` keys the definition marks ``format: password`` (any depth).
     """
     spec = fields.FIELDS[name]
     if value is None:
@@ -110,7 +112,7 @@ def mask_field(name: str, value: Any, secret_keys: Iterable[str] = ()) -> Any:
     if spec.role == fields.WRITE_ONLY:
         return fields.MASKED_VALUE
     if spec.sensitive:
-        return mask_object(value, secret_keys)
+        return mask_object(value, secret_keys, password_keys)
     return value
 
 
@@ -139,20 +141,23 @@ def new_record(operation: str, *, dry_run: bool = False) -> dict[str, Any]:
     }
 
 
-def as_fivetran_returned(name: str, sent: Mapping[str, Any], after_state: Mapping[str, Any] | None) -> dict[str, Any]:
+def as_fivetran_returned(
+    name: str, sent: Mapping[str, Any], after_state: Mapping[str, Any] | None, secret_keys: Iterable[str] = ()
+) -> dict[str, Any]:
     """The keys of an object field that were sent, with the values Fivetran returned after the change.
 
-    A key Fivetran did not return reads ``"******"`` (or ``None`` when it was cleared); without
-    Fivetran's answer (a dry run) every value reads ``"******"``. The value the DAG passed never
-    appears.
+    A key Fivetran did not return reads ``"******"`` (or ``None`` when it was cleared). Without
+    Fivetran's answer (a dry run) a key reads as sent unless it is a secret (``secret_keys``, or
+    a name that marks a credential), which reads ``"******"``.
 
     :param name: the object field (``config``).
     :param sent: the keys and values sent.
     :param after_state: the connection as Fivetran returned it after the PATCH (``None``: unknown).
+    :param secret_keys: keys known to be secret (masked by Fivetran or ``format: password``).
     """
     returned = after_state.get(name) if isinstance(after_state, Mapping) else None
     if not isinstance(returned, Mapping):
-        return fields.mask_config(sent)
+        return dict(mask_object(sent, (), secret_keys))
     result: dict[str, Any] = {}
     for key, value in sent.items():
         if value is None:
@@ -181,13 +186,17 @@ def build_entry(
     :param after_state: the connection as Fivetran returned it after the change; the ``after``
         of ``config`` keys is taken from it.
     """
-    secret_keys = secret_config_keys(current) | secret_config_keys(after_state)
+    masked = secret_config_keys(current) | secret_config_keys(after_state)
+    password = secrets.secret_keys(current, after_state) - masked
     changes: dict[str, Any] = {}
     for name, (before, after) in diff.items():
         spec = fields.FIELDS[name]
         if spec.sensitive and spec.role != fields.WRITE_ONLY and isinstance(after, Mapping):
-            after = as_fivetran_returned(name, after, after_state)
-        changes[name] = {"before": mask_field(name, before, secret_keys), "after": mask_field(name, after, secret_keys)}
+            after = as_fivetran_returned(name, after, after_state, masked | password)
+        changes[name] = {
+            "before": mask_field(name, before, masked, password),
+            "after": mask_field(name, after, masked, password),
+        }
     entry: dict[str, Any] = {"connection_id": connection_id, "patched": bool(patched), "changes": changes}
     _desired, skipped = restore_plan(entry)
     entry["not_restorable"] = skipped

@@ -230,6 +230,7 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset(spec.name for spec in FIELD_SPECS i
 _SECRET_KEY_MARKERS = (
     "password",
     "passwd",
+    "pwd",
     "secret",
     "token",
     "private_key",

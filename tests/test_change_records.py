@@ -416,12 +416,16 @@ def test_a_key_fivetran_reads_back_masked_is_masked_before_the_change_too() -> N
 
 
 @pytest.mark.parametrize("returned", [None, {"paused": True}, {"config": "******"}, {"config": ["host"]}])
-def test_without_fivetran_s_answer_every_config_after_is_masked(returned: Any) -> None:
-    current = {"config": {"host": "db", "port": 5432}}
-    entry = entry_for(current, {"config": {"host": "db2", "port": None}}, after_state=returned)
-    assert entry["changes"]["config"] == {
-        "before": {"host": "db", "port": 5432},
-        "after": {"host": "******", "port": None},
+def test_without_fivetran_s_answer_only_secrets_of_config_after_are_masked(returned: Any) -> None:
+    current = {"service": "postgres", "config": {"host": "db", "port": 5432, "keystore": "******"}}
+    update = {"config": {"host": "db2", "port": None, "keystore": "k2", "client_private_key": "pem", "api_pwd": "p"}}
+    entry = entry_for(current, update, after_state=returned)
+    assert entry["changes"]["config"]["after"] == {
+        "host": "db2",  # no secret by any word: shown as the DAG passed it
+        "port": None,
+        "keystore": "******",  # Fivetran reads it back masked
+        "client_private_key": "******",  # format: password for postgres in the definition
+        "api_pwd": "******",  # a name that marks a credential
     }
 
 

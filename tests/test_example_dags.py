@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from fivetran_provider._compat import AIRFLOW_V_3_PLUS, AIRFLOW_VERSION
+from fivetran_provider._compat import AIRFLOW_V_3_PLUS, AIRFLOW_VERSION, redact
 from fivetran_provider.links import XCOM_KEY, FivetranConnectionLink
 from fivetran_provider.sync_status import parse_timestamp
 from fivetran_provider.testing import FivetranSimulator
@@ -394,3 +394,51 @@ def test_secrets_reach_neither_logs_nor_xcom_nor_rendered_fields(
     assert "not restoring config.password" in logs
     assert len(sim.requests_for("PATCH")) == 1
     assert sim.requests_for("PATCH")[0].body["config"] == {"password": CONFIG_PASSWORD}
+
+
+def test_a_config_without_secrets_is_logged_as_it_is_and_secrets_stay_hidden(
+    run_dag: Any, fivetran_conn: FivetranSimulator, task_output: Any
+) -> None:
+    sim = fivetran_conn
+    sim.add_group("g1")
+    sim.add_connection(
+        "c7",
+        group_id="g1",
+        schema="analytics",
+        config={"host": "old.internal", "user": "loader_old", "update_method": "XMIN"},
+    )
+    sim.add_connection(
+        "rotating",
+        group_id="g1",
+        config={"keystore": "keystore-before-0042", "client_private_key": "pem-before-0042"},
+    )
+    task_output()
+    keystore = "keystore-from-run-conf-3391"
+
+    dag_run = run_dag("fivetran_test_readable_log", keystore=keystore)
+
+    logs = task_output()
+    assert task_states(dag_run) == {"move_database": "success", "rotate_keys": "success"}
+    # Readable: the lookup and every changed value, before and after, as they are.
+    assert "Connection 'analytics' of group g1 is c7" in logs
+    for line in (
+        'config.host: "old.internal" -> "db.internal"',
+        'config.database: null -> "postgres"',
+        'config.user: "loader_old" -> "loader"',
+        'config.schema_prefix: null -> "analytics"',
+        'config.update_method: "XMIN" -> "Directly"',
+    ):
+        assert line in logs, line
+    readable = [line for line in logs.splitlines() if "config.host" in line or "of group g1 is" in line]
+    assert readable and not any("***" in line for line in readable), readable
+    # Airflow's masker stars every value registered with it wherever it appears: no plain word is.
+    plain = "db.internal postgres loader analytics Directly"
+    assert redact(plain) == plain
+    # Hidden: the secrets reached Fivetran and nothing else.
+    stored = sim.stored_config("rotating")
+    assert stored["keystore"] == keystore and stored["sftp_password_x"] == "sftp-secret-value-8812"
+    for secret in (keystore, "pem-private-key-material-5521", "sftp-secret-value-8812", "pem-before-0042"):
+        assert secret not in logs
+    assert 'config.keystore: "******" -> "******"' in logs
+    for secret in (keystore, "pem-private-key-material-5521", "sftp-secret-value-8812"):
+        assert redact(f"value {secret}") == "value ***"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from fivetran_provider import __version__, fields, outcome
-from fivetran_provider._compat import AIRFLOW_VERSION, mask_secret
+from fivetran_provider import __version__, outcome
+from fivetran_provider._compat import AIRFLOW_VERSION
 from fivetran_provider.budget import DEFAULT_RESERVE, RateBudget, budget_for
 from fivetran_provider.exceptions import (
     FivetranAPIError,
@@ -43,8 +43,6 @@ DEFAULT_READ_TIMEOUT = 90.0  # Fivetran stops server-side work after 60 s; wait 
 #: Seconds the whole call may take beyond the read timeout (connecting, sending, reading the
 #: answer), so an answer that trickles in byte by byte cannot hold a worker or a trigger.
 DEFAULT_DEADLINE_MARGIN = 30.0
-MIN_MASKED_LENGTH = 5
-"""Airflow's secret masker ignores (and warns about) shorter values; they are not sent to it."""
 
 
 def resolve_base_url(host: str | None, port: int | None = None) -> str:
@@ -287,28 +285,6 @@ def observe_budget(settings: ClientSettings, headers: Mapping[str, str]) -> None
     budget = settings.budget
     if budget.observe(headers):
         log.warning("Fivetran API quota is low: %s of %s requests left this hour", budget.remaining, budget.limit)
-
-
-def register_secrets(value: Any) -> None:
-    """Register every string inside a value with Airflow's secret masker, whatever its key.
-
-    A secret under a key such as ``pwd`` is as secret as one under ``password``.
-
-    :param value: a ``config``/``auth``-like value: dict, list, text or scalar.
-    """
-    for text in fields.strings_in(value):
-        # Airflow's masker ignores (and warns about) values this short; "******" is no secret.
-        if len(text) >= MIN_MASKED_LENGTH and text != fields.MASKED_VALUE:
-            mask_secret(text)
-
-
-def register_secret_strings(body: Mapping[str, Any]) -> None:
-    """Register every string inside ``config``, ``auth`` and ``external_secrets_keys_config`` as a secret.
-
-    :param body: a validated PATCH body.
-    """
-    for name in fields.SENSITIVE_FIELDS:
-        register_secrets(body.get(name))
 
 
 def wait_before_retry(

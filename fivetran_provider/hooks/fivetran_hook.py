@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from fivetran_provider import fields, outcome
+from fivetran_provider import fields, outcome, secrets
 from fivetran_provider._compat import BaseHook, mask_secret
 from fivetran_provider.budget import DEFAULT_RESERVE, validate_reserve
 from fivetran_provider.exceptions import (
@@ -34,7 +34,6 @@ from fivetran_provider.hooks.core import (
     observe_budget,
     positive_seconds,
     raise_for_response,
-    register_secret_strings,
     resolve_base_url,
     wait_before_retry,
 )
@@ -360,7 +359,7 @@ class FivetranHook(BaseHook):
         body = fields.validate_update(update_fields, current=current_state)
         body.setdefault("run_setup_tests", False)
         encode_body(body)
-        register_secret_strings(body)
+        secrets.register_body(body, current_state)
         baseline = current_state
         if baseline is None and body.get("is_historical_sync") is True:
             baseline = self.get_connection_details(connection_id)

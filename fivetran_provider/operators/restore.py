@@ -14,7 +14,6 @@ from fivetran_provider.exceptions import (
     short_error,
 )
 from fivetran_provider.hooks import FivetranHook
-from fivetran_provider.hooks.core import register_secrets
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.operators._common import (
     DEFAULT_MAX_PARALLEL,
@@ -126,7 +125,6 @@ class RestoreFivetranConnectionOperator(BaseOperator):
         ids, desired, skipped = self.plan(value)
         FivetranConnectionLink.persist_first(context, ids, self.log)
         for connection_id in ids:
-            register_secrets(desired[connection_id].get("config"))
             for name, reason in skipped[connection_id].items():
                 # A field that had no value before is expected, not a problem worth a warning.
                 say = self.log.info if reason.startswith("was not set before") else self.log.warning

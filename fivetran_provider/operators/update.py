@@ -7,11 +7,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from fivetran_provider import changes, fields
+from fivetran_provider import changes, fields, secrets
 from fivetran_provider._compat import BaseOperator, default_deferrable
 from fivetran_provider.exceptions import FivetranValidationError
 from fivetran_provider.hooks import FivetranHook
-from fivetran_provider.hooks.core import register_secrets
 from fivetran_provider.lineage import SyncLineageMixin
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.lookup import resolve_connection_id
@@ -75,11 +74,14 @@ def with_field_keywords(init: F) -> F:
 class SecretFieldsMixin:
     """Keep credential-bearing fields out of logs, rendered fields and reprs.
 
-    Right after the templates are rendered (and at the start of ``execute``), every string inside
-    ``config``, ``auth`` and ``external_secrets_keys_config`` is registered with Airflow's secret
-    masker whatever its key, the real values move to a private attribute, and the public
-    attributes (which the "Rendered Template" view stores) are replaced by masked copies: every
-    ``config`` value reads ``"******"`` (a key name does not tell whether a value is a secret),
+    Right after the templates are rendered (and at the start of ``execute``), the secrets among
+    ``config``, ``auth`` and ``external_secrets_keys_config`` are registered with Airflow's secret
+    masker (:mod:`fivetran_provider.secrets`: every string of the write-only fields, config values
+    under keys the definition marks ``format: password`` or whose names mark a credential; values
+    Fivetran reads back masked are registered once the connection is read, before the PATCH). The
+    real values move to a private attribute, and the public attributes (which the "Rendered
+    Template" view stores before the connection is read) are replaced by masked copies: every
+    ``config`` value reads ``"******"``, since which keys Fivetran masks is not known yet, and
     write-only fields read ``"******"`` as a whole.
     """
 
@@ -111,12 +113,13 @@ class SecretFieldsMixin:
                 continue
             parsed: Any = value
             if isinstance(value, str):
-                register_secrets(value)
                 try:
                     parsed = fields.coerce_object(name, value, show_value=False)
                 except fields.FivetranValidationError:
+                    secrets.register([value])  # unreadable text: which part is secret cannot be told
                     parsed = fields.MASKED_VALUE
-            register_secrets(parsed)
+            if isinstance(parsed, Mapping):
+                secrets.register_body({name: parsed})
             self._secret_values[name] = value
             shown = fields.mask_config(parsed) if isinstance(parsed, Mapping) else changes.mask_field(name, parsed)
             if fields.FIELDS[name].role == fields.WRITE_ONLY:
