@@ -22,6 +22,27 @@ class FivetranConfigurationError(FivetranError):
     """The Airflow connection or hook arguments are unusable (for example plain HTTP to a remote host)."""
 
 
+#: Longest ``repr`` of a refused value that an error message quotes in full.
+SHOWN_LENGTH = 200
+
+
+def shown_value(value: Any) -> str:
+    """A refused value as an error message quotes it: its ``repr``, shortened, and never raising.
+
+    An integer too long for Python to print (more than 4,300 digits by default) is described by
+    its size instead; so is any value whose ``repr`` fails.
+
+    :param value: the refused value.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 14_000:
+        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    try:
+        text = repr(value)
+    except Exception:  # a huge int inside a list, or a user type whose repr fails
+        return f"<a value of type {type(value).__name__} that cannot be shown>"
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
+
+
 class FivetranValidationError(FivetranError, ValueError):
     """A value was rejected before any request was sent.
 
@@ -45,7 +66,7 @@ class FivetranValidationError(FivetranError, ValueError):
         self.value = value if show_value else None
         self.allowed = allowed
         self.reason = reason
-        shown = repr(value) if show_value else f"a value of type {type(value).__name__}"
+        shown = shown_value(value) if show_value else f"a value of type {type(value).__name__}"
         text = f"Invalid value for '{field}': {shown}. Allowed: {allowed}."
         if reason:
             text += f" {reason}"

@@ -713,6 +713,13 @@ def validate_connection_id(value: Any, name: str = "connection_id") -> str:
     allowed = "a non-empty id without '/', '\\', '..', '?', '#', '%', whitespace or control characters"
     if not isinstance(value, str) or not value:
         raise FivetranValidationError(name, value, allowed)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FivetranValidationError(
+                name, value, allowed, reason="It holds a lone surrogate, which is not text that can be sent."
+            ) from None
     if (
         any(char in value for char in "/\\?#%")
         or ".." in value

@@ -54,7 +54,7 @@ def check_target(operator: str, connection_id: Any, connection_name: Any, group_
             "the id of the group (destination) the connection belongs to",
             reason="A connection name (schema) is unique only within its group.",
         )
-    if not isinstance(connection_name, str) or not connection_name.strip():
+    if not isinstance(connection_name, str) or not connection_name:
         raise FivetranValidationError("connection_name", connection_name, "the connection's schema name (text)")
 
 
@@ -69,7 +69,8 @@ def resolve_connection_id(
     """The connection id a task works on: ``connection_id`` as given, or the one named in the group.
 
     Looks a name up with one listing of the group (``GET /v1/connections?group_id=...``) and
-    compares names exactly. Rendered ``None`` text counts as not given.
+    compares names exactly, as given: spaces are part of a name, and a connection may be named
+    ``"None"``. Only ``None`` or empty text (a template that rendered nothing) means "not given".
 
     :param hook: the hook.
     :param connection_id: the id, when given.
@@ -78,9 +79,11 @@ def resolve_connection_id(
     :param log: where to say what was found.
     :raises FivetranConnectionLookupError: no match, or several; the message lists what the group has.
     """
-    if connection_name is None or (isinstance(connection_name, str) and connection_name.strip() in ("", "None")):
+    if connection_name is None or connection_name == "":
         return fields.validate_connection_id(connection_id)
-    name = str(connection_name).strip()
+    if not isinstance(connection_name, str):
+        raise FivetranValidationError("connection_name", connection_name, "the connection's schema name (text)")
+    name = connection_name
     group = fields.validate_connection_id(group_id, "group_id")
     listed = hook.list_connections(group_id=group)
     matches = [item for item in listed if item.get("schema") == name and isinstance(item.get("id"), str)]

@@ -503,3 +503,11 @@ def test_the_simulator_answers_schemas_in_the_documented_shape(sim: FivetranSimu
         assert key in table
     assert table["name_in_destination"] == "people"
     assert config["schemas"]["legacy"]["tables"]["old"]["name_in_destination"] == "old"
+
+
+@pytest.mark.parametrize("name", [" leading", "trailing ", "None", "null"])
+def test_a_name_is_looked_up_exactly_as_given(sim: FivetranSimulator, name: str) -> None:
+    sim.add_connection("odd_name", group_id="cold_lake", schema=name)
+    sim.plan_syncs("odd_name", "success", duration=0)
+    result = run(sync(connection_name=name, group_id="cold_lake"))
+    assert result["connection_id"] == "odd_name"

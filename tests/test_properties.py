@@ -27,6 +27,10 @@ from tests.conftest import conn_json
 
 EXAMPLES = Counter[str]()
 
+#: Ints with more digits than Python prints by default (4,300); built by ``map`` so that no strategy
+#: description has to print one.
+HUGE_INTS = st.sampled_from([(1, 4300), (1, 5000), (-1, 4301), (1, 20000)]).map(lambda sd: sd[0] * 10 ** sd[1])
+
 HOSTILE_SCALARS = st.sampled_from(
     [
         "1" * 5000,
@@ -52,6 +56,8 @@ HOSTILE_SCALARS = st.sampled_from(
         -0.0,
         1.5,
         b"bytes",
+        "id\ud800",  # a lone surrogate: no UTF-8 encoding exists
+        "\udcff",
     ]
 )
 
@@ -87,7 +93,7 @@ def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 VALUES = st.recursive(SCALARS, _containers, max_leaves=12)
 JSON_TEXT = VALUES.map(lambda value: json.dumps(value, default=repr, skipkeys=True))
-FIELD_VALUES = st.one_of(VALUES, JSON_TEXT)
+FIELD_VALUES = st.one_of(VALUES, JSON_TEXT, HUGE_INTS, HUGE_INTS.map(lambda n: {"n": [n]}))
 JSON_LEAVES = st.one_of(
     st.none(),
     st.booleans(),
@@ -324,3 +330,49 @@ def test_listing_takes_any_page_size_or_refuses_it(
     except FivetranValidationError as error:
         assert error.field == "page_size"
         assert shared_sim.requests == []
+
+
+# ------------------------------------------------------------------------------------ huge ints, surrogates
+
+UNENCODABLE = st.text(alphabet=st.characters(categories=["Cs"]), min_size=1, max_size=3).flatmap(
+    lambda bad: st.sampled_from([bad, "conn_" + bad, bad + "_id"])
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from(fields.PATCH_FIELDS), value=st.one_of(HUGE_INTS, HUGE_INTS.map(lambda n: [n])))
+def test_a_huge_int_in_any_field_is_refused_or_kept_with_a_readable_message(name: str, value: Any) -> None:
+    EXAMPLES["huge int"] += 1
+    try:
+        fields.validate_update({name: value})
+    except FivetranValidationError as error:
+        assert len(str(error)) < 2000 and len(repr(error)) < 2000
+        assert error.field.startswith(name) or error.field == "schedule"
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=HUGE_INTS)
+def test_a_huge_int_argument_is_refused_with_a_readable_message(value: int) -> None:
+    from fivetran_provider.operators import FivetranSyncOperator
+
+    with pytest.raises(FivetranValidationError) as caught:
+        FivetranSyncOperator(task_id="t", connection_id="c", poll_interval=value, deferrable=False)
+    assert "digits" in str(caught.value)
+
+
+@HOOK_SETTINGS
+@given(connection_id=UNENCODABLE)
+def test_an_id_that_cannot_be_encoded_is_refused_and_nothing_is_sent(
+    sim_hook: FivetranHook, shared_sim: FivetranSimulator, connection_id: str
+) -> None:
+    EXAMPLES["unencodable id"] += 1
+    shared_sim.clear_requests()
+    for call in (
+        lambda: sim_hook.get_connection_details(connection_id),
+        lambda: sim_hook.start_sync(connection_id),
+        lambda: sim_hook.list_connections(group_id=connection_id),
+    ):
+        with pytest.raises(FivetranValidationError) as caught:
+            call()
+        assert "surrogate" in str(caught.value)
+    assert shared_sim.requests == []
