@@ -451,14 +451,34 @@ def coerce_int(name: str, value: Any, *, show_value: bool = True) -> int:
 SECONDS_ALLOWED = "a finite positive number of seconds or a timedelta"
 """What an operator's duration argument (``poll_interval``, ``timeout``) may be."""
 
+MAX_DURATION = timedelta(days=366)
+"""The longest duration any argument may have: a wait or interval beyond a year is a mistake, and
+every such value still fits a ``timedelta`` and a deadline ``datetime``."""
 
-def coerce_seconds(name: str, value: Any, *, text: bool = True, allowed: str = SECONDS_ALLOWED) -> float:
-    """Turn a duration (seconds, numeric text or timedelta) into a finite positive number of seconds.
+MIN_POLL_INTERVAL = 1.0
+"""The shortest interval between two reads of a connection (a poll or poke interval), in seconds."""
+
+POLL_ALLOWED = f"a number of seconds (or a timedelta) from {MIN_POLL_INTERVAL:g} to {MAX_DURATION.days} days"
+TIMEOUT_ALLOWED = f"a number of seconds above 0 (or a timedelta) up to {MAX_DURATION.days} days, or None for no limit"
+
+
+def coerce_seconds(
+    name: str,
+    value: Any,
+    *,
+    text: bool = True,
+    allowed: str = SECONDS_ALLOWED,
+    minimum: float = 0.0,
+    maximum: float = MAX_DURATION.total_seconds(),
+) -> float:
+    """Turn a duration (seconds, numeric text or timedelta) into a finite number of seconds within bounds.
 
     :param name: the argument name for the error message.
     :param value: the raw value.
     :param text: accept numeric text (``"60"``); off where Airflow itself takes the value as given.
     :param allowed: what the error message says is allowed.
+    :param minimum: the value must be above 0 and at least this.
+    :param maximum: the value may be at most this (default: :data:`MAX_DURATION`).
     """
     if isinstance(value, timedelta):
         number = value.total_seconds()
@@ -470,7 +490,7 @@ def coerce_seconds(name: str, value: Any, *, text: bool = True, allowed: str = S
         except (TypeError, ValueError, OverflowError):
             shown = value if not isinstance(value, str) or len(value) <= 100 else f"<text of {len(value)} characters>"
             raise FivetranValidationError(name, shown, allowed) from None
-    if not (math.isfinite(number) and number > 0):
+    if not (math.isfinite(number) and number > 0 and minimum <= number <= maximum):
         raise FivetranValidationError(name, value, allowed)
     return number
 
@@ -482,6 +502,28 @@ def seconds_or_none(name: str, value: Any) -> float | None:
     :param value: the raw value, or ``None``.
     """
     return None if value is None else coerce_seconds(name, value)
+
+
+def poll_seconds(name: str, value: Any, *, text: bool = True) -> float:
+    """A poll or poke interval: at least :data:`MIN_POLL_INTERVAL` seconds, at most :data:`MAX_DURATION`.
+
+    ``None`` is refused: a wait needs an interval.
+
+    :param name: the argument name for the error message.
+    :param value: seconds, numeric text or a timedelta.
+    :param text: accept numeric text (off where Airflow itself takes the value as given).
+    """
+    return coerce_seconds(name, value, text=text, allowed=POLL_ALLOWED, minimum=MIN_POLL_INTERVAL)
+
+
+def timeout_seconds(name: str, value: Any, *, text: bool = True) -> float | None:
+    """A timeout: above 0 and at most :data:`MAX_DURATION`; ``None`` (no limit) stays ``None``.
+
+    :param name: the argument name for the error message.
+    :param value: seconds, numeric text, a timedelta or ``None``.
+    :param text: accept numeric text (off where Airflow itself takes the value as given).
+    """
+    return None if value is None else coerce_seconds(name, value, text=text, allowed=TIMEOUT_ALLOWED)
 
 
 def coerce_hour(name: str, value: Any) -> str:

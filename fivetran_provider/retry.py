@@ -23,6 +23,31 @@ VERIFY = "verify"  # the outcome of a write is unknown: read before sending it a
 SIDE_EFFECT_METHODS: frozenset[str] = frozenset({"PATCH", "POST", "PUT", "DELETE"})
 
 
+#: The most retries a policy may have, and the longest of its waits (seconds).
+MAX_RETRIES = 100
+MAX_POLICY_SECONDS = 86_400.0
+
+
+def _policy_seconds(name: str, raw: Any) -> float:
+    """A policy duration from a number or its text: finite, from 0 to :data:`MAX_POLICY_SECONDS`.
+
+    :param name: the setting's name (an extra of the Airflow connection) for the error.
+    :param raw: the value as given.
+    """
+    from fivetran_provider.exceptions import FivetranValidationError
+
+    allowed = f"a number of seconds from 0 to {MAX_POLICY_SECONDS:g}"
+    if isinstance(raw, bool):
+        raise FivetranValidationError(name, raw, allowed)
+    try:
+        number = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise FivetranValidationError(name, raw, allowed) from None
+    if not 0.0 <= number <= MAX_POLICY_SECONDS:  # also refuses nan
+        raise FivetranValidationError(name, raw, allowed)
+    return number
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to retry a request to Fivetran.
@@ -59,17 +84,23 @@ class RetryPolicy:
 
         :param values: any mapping holding some of the policy's field names.
         """
+        from fivetran_provider import fields as catalogue
+        from fivetran_provider.exceptions import FivetranValidationError
+
         kwargs: dict[str, Any] = {}
         for item in fields(cls):
             if values.get(item.name) in (None, ""):
                 continue
             raw = values[item.name]
             if item.name == "jitter":
-                kwargs["jitter"] = raw if isinstance(raw, bool) else str(raw).strip().lower() == "true"
+                kwargs["jitter"] = catalogue.coerce_bool("jitter", raw)
             elif item.name == "max_retries":
-                kwargs["max_retries"] = int(raw)
+                number = catalogue.coerce_int("max_retries", raw)
+                if not 0 <= number <= MAX_RETRIES:
+                    raise FivetranValidationError("max_retries", raw, f"an integer from 0 to {MAX_RETRIES}")
+                kwargs["max_retries"] = number
             else:
-                kwargs[item.name] = float(raw)
+                kwargs[item.name] = _policy_seconds(item.name, raw)
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:

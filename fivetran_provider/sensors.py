@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from fivetran_provider.hooks import FivetranHook
     from fivetran_provider.sync_status import SyncWaiter
 
-_DURATION_ALLOWED = "a finite number of seconds above 0 or a timedelta"
-
 
 def default_completed_after(context: Context) -> datetime:
     """The point in time a sensor without ``completed_after`` waits past.
@@ -71,11 +69,13 @@ class FivetranSyncSensor(BaseSensorOperator):
         text, naive values being UTC (templated). Empty, ``None`` or the text ``"None"`` (a
         rendered null) mean the default: the end of the DAG run's data interval (the logical
         date for Airflow 3's default timetables; the trigger time for manual runs).
-    :param historical: also require ``status.is_historical_sync`` to be false.
-    :param resume_rescheduled: restart a rescheduled sync of a ``manual`` connection when due.
-    :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
+    :param historical: also require ``status.is_historical_sync`` to be false (templated).
+    :param resume_rescheduled: restart a rescheduled sync of a ``manual`` connection when due (templated).
+    :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable`` (templated).
     :param fivetran_conn_id: the Airflow connection id (templated).
-    :param poke_interval: seconds between checks (also the trigger's poll interval).
+    :param poke_interval: seconds (or timedelta) between checks, from 1 s to 366 days (also the
+        trigger's poll interval). Not templated: Airflow checks it, like ``timeout`` and ``mode``,
+        when the sensor is built, so it must be a number then.
     :param connection_name: instead of ``connection_id``: the connection's name (its ``schema``
         in Fivetran), looked up in ``group_id`` when the task runs (templated).
     :param group_id: the group (destination) of ``connection_name`` (templated).
@@ -84,7 +84,16 @@ class FivetranSyncSensor(BaseSensorOperator):
     whose ``extra`` is the same payload as :class:`~fivetran_provider.event_triggers.FivetranSyncEventTrigger`'s.
     """
 
-    template_fields = ("connection_id", "completed_after", "fivetran_conn_id", "connection_name", "group_id")
+    template_fields = (
+        "connection_id",
+        "completed_after",
+        "fivetran_conn_id",
+        "connection_name",
+        "group_id",
+        "historical",
+        "resume_rescheduled",
+        "deferrable",
+    )
     operator_extra_links = (FivetranConnectionLink(),)
     ui_color = "#d6e4ff"
 
@@ -109,9 +118,10 @@ class FivetranSyncSensor(BaseSensorOperator):
         kwargs["outlets"] = merge_outlets(
             kwargs.get("outlets"), connection_id, known_to_emit=not is_templated(connection_id)
         )
-        for name, duration in (("poke_interval", poke_interval), ("timeout", kwargs.get("timeout", 1.0))):
-            # Airflow takes these as given, so numeric text is refused here rather than by Airflow.
-            fields.coerce_seconds(name, duration, text=False, allowed=_DURATION_ALLOWED)
+        # Airflow takes these as given and checks them itself when the sensor is built, so they
+        # cannot be templates; numeric text is refused here rather than by Airflow.
+        fields.poll_seconds("poke_interval", poke_interval, text=False)
+        fields.timeout_seconds("timeout", kwargs.get("timeout", 1.0), text=False)
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.connection_id = connection_id
         self.connection_name = connection_name
@@ -119,14 +129,32 @@ class FivetranSyncSensor(BaseSensorOperator):
         self._resolved_id: str | None = None
         self._group_id: str | None = None  # read by a poke; saves the trigger a lookup
         self.completed_after = completed_after
-        self.historical = fields.coerce_bool("historical", historical)
-        self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
-        self.deferrable = default_deferrable() if deferrable is None else fields.coerce_bool("deferrable", deferrable)
+        self.historical = historical
+        self.resume_rescheduled = resume_rescheduled
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.fivetran_conn_id = fivetran_conn_id
-        if connection_id is not None and not is_templated(connection_id):
-            fields.validate_connection_id(connection_id)
+        self._check_arguments(rendered=False)
         if not (isinstance(completed_after, str) and "{{" in completed_after):
             self._given_completed_after()
+
+    def _check_arguments(self, *, rendered: bool) -> None:
+        """Check (and coerce in place) the arguments: literal ones at parse time, all once rendered.
+
+        :param rendered: the templates have been rendered: check every value.
+        """
+        from fivetran_provider.operators._common import is_templated
+
+        checks = {
+            "connection_id": lambda value: None if value is None else fields.validate_connection_id(value),
+            "group_id": lambda value: None if value is None else fields.validate_connection_id(value, "group_id"),
+            "historical": lambda value: fields.coerce_bool("historical", value),
+            "resume_rescheduled": lambda value: fields.coerce_bool("resume_rescheduled", value),
+            "deferrable": lambda value: fields.coerce_bool("deferrable", value),
+        }
+        for name, check in checks.items():
+            value = getattr(self, name)
+            if rendered or not is_templated(value):
+                setattr(self, name, check(value))
 
     @cached_property
     def hook(self) -> FivetranHook:
@@ -206,6 +234,7 @@ class FivetranSyncSensor(BaseSensorOperator):
         """
         from fivetran_provider.sync_status import epoch_to_iso
 
+        self._check_arguments(rendered=True)
         if context.get("ti") is not None:
             FivetranConnectionLink.persist(context, self.target_id())
         if not self.deferrable:

@@ -194,7 +194,7 @@ def test_historical_resync_waits_in_the_triggerer_before_the_backfill(
 ) -> None:
     demo.plan_syncs("mellow_quartz", "success", duration=3600)
     finish_after_polls(demo, "mellow_quartz", polls=2)  # ends only once the trigger has seen it running twice
-    dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True, poll_interval_seconds=0.2)
+    dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True, poll_interval_seconds=1)
 
     assert dag_run.state == "success"
     record = xcom(dag_run, "start_historical_resync")
@@ -212,7 +212,7 @@ def test_failed_historical_resync_fails_the_task_and_skips_the_backfill(
     run_dag: Any, demo: FivetranSimulator, task_output: Any
 ) -> None:
     demo.plan_syncs("mellow_quartz", "failure", duration=0.5, failure_message="Source database unreachable")
-    dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True, poll_interval_seconds=0.2)
+    dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True, poll_interval_seconds=1)
 
     assert task_states(dag_run) == {"start_historical_resync": "failed", "backfill": "upstream_failed"}
     output = task_output()
@@ -222,7 +222,7 @@ def test_failed_historical_resync_fails_the_task_and_skips_the_backfill(
 
 def test_rescheduled_historical_resync_is_waited_out(run_dag: Any, demo: FivetranSimulator) -> None:
     demo.plan_syncs("mellow_quartz", "rescheduled", "success", duration=0.3, rescheduled_delay=0.8)
-    dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True, poll_interval_seconds=0.2)
+    dag_run = run_dag("fivetran_historical_resync_before_backfill", full_refresh=True, poll_interval_seconds=1)
 
     assert dag_run.state == "success"
     assert [run["outcome"] for run in demo.sync_history("mellow_quartz")][-1] == "success"

@@ -55,7 +55,7 @@ def sim(fivetran_conn: FivetranSimulator) -> FivetranSimulator:
 
 def sync(**kwargs: Any) -> FivetranSyncOperator:
     kwargs.setdefault("task_id", "sync")
-    kwargs.setdefault("poll_interval", 0.05)
+    kwargs.setdefault("poll_interval", 1)
     return FivetranSyncOperator(**kwargs)
 
 
@@ -422,7 +422,7 @@ def test_the_sensor_and_a_historical_update_emit_the_same_payload(sim: FivetranS
     sim.plan_syncs("mellow_quartz", "success", duration=0)
     events = OutletEventAccessors()
     update = UpdateFivetranConnectionOperator(
-        task_id="update", connection_id="mellow_quartz", is_historical_sync=True, poll_interval=0.05
+        task_id="update", connection_id="mellow_quartz", is_historical_sync=True, poll_interval=1
     )
     record = update.execute({"ti": TaskInstanceStandIn(), "outlet_events": events})
     payload = events[asset].extra["payload"]

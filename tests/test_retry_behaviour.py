@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from fivetran_provider.exceptions import FivetranRateLimitError, FivetranServerError
+from fivetran_provider.exceptions import (
+    FivetranConfigurationError,
+    FivetranRateLimitError,
+    FivetranServerError,
+    FivetranValidationError,
+)
 from fivetran_provider.hooks import FivetranHook, raise_for_response
 from fivetran_provider.retry import FAIL, RETRY, VERIFY, RetryPolicy, parse_retry_after
 from fivetran_provider.testing import FivetranSimulator
@@ -84,7 +89,7 @@ def test_retry_after_edge_values() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("true", True), ("True", True), (" TRUE ", True), ("false", False), ("False", False), ("no", False)],
+    [("true", True), ("True", True), (" TRUE ", True), ("false", False), ("False", False)],
 )
 def test_jitter_given_as_text_in_the_extras(
     simulator: FivetranSimulator, monkeypatch: pytest.MonkeyPatch, text: str, expected: bool
@@ -227,9 +232,35 @@ def test_a_policy_is_a_fixed_value() -> None:
     assert len({RetryPolicy(), RetryPolicy(), RetryPolicy(max_retries=1)}) == 2
 
 
-@pytest.mark.parametrize("text", ["yes", "u", "zzz", "1", "on"])
-def test_only_the_word_true_switches_jitter_on(text: str) -> None:
-    assert RetryPolicy.from_mapping({"jitter": text}).jitter is False
+@pytest.mark.parametrize("text", ["yes", "no", "u", "zzz", "1", "on"])
+def test_jitter_takes_only_true_or_false(text: str) -> None:
+    with pytest.raises(FivetranValidationError, match="'jitter'"):
+        RetryPolicy.from_mapping({"jitter": text})
+
+
+@pytest.mark.parametrize(
+    ("extra", "value"),
+    [
+        ("backoff_max", "nan"),
+        ("backoff_max", "inf"),
+        ("backoff_base", "-1"),
+        ("max_retry_after", "1e300"),
+        ("max_retries", "1.5"),
+        ("max_retries", "-1"),
+        ("max_retries", "1000"),
+        ("jitter", "yes"),
+        ("read_timeout", "1e300"),
+        ("connect_timeout", "nan"),
+        ("call_deadline", "0"),
+    ],
+)
+def test_a_bad_extra_is_refused_naming_it_before_any_request(
+    simulator: FivetranSimulator, monkeypatch: pytest.MonkeyPatch, extra: str, value: str
+) -> None:
+    hook = _hook(monkeypatch, simulator, **{extra: value})
+    with pytest.raises(FivetranConfigurationError, match=extra):
+        hook.get_connection_details("any")
+    assert simulator.requests == []
 
 
 def test_the_first_jittered_wait_is_at_least_half_the_base() -> None:

@@ -408,7 +408,7 @@ def test_unpause_if_paused_resumes_the_connection_and_says_so(fivetran_conn: Fiv
     sim.add_connection("conn_a", succeeded_at=OLD_SUCCESS, paused=True)
     sim.plan_syncs("conn_a", "success", duration=0.2)
     operator = FivetranSyncOperator(
-        task_id="t", connection_id="conn_a", deferrable=False, unpause_if_paused=True, poll_interval=0.05, timeout=10
+        task_id="t", connection_id="conn_a", deferrable=False, unpause_if_paused=True, poll_interval=1, timeout=10
     )
     result = operator.execute(context={})  # type: ignore[arg-type]
     assert result["unpaused"] is True and result["sync"]["status"] == "success"
@@ -424,9 +424,7 @@ def test_a_resync_refused_with_409_is_asked_again_after_the_running_sync(fivetra
     sim.plan_syncs("conn_a", "success", "success", duration=0.3)
     FivetranHook().start_sync("conn_a")  # a sync is running
     sim.faults.resync_conflict(count=1)
-    operator = FivetranSyncOperator(
-        task_id="t", connection_id="conn_a", resync=True, deferrable=False, poll_interval=0.05
-    )
+    operator = FivetranSyncOperator(task_id="t", connection_id="conn_a", resync=True, deferrable=False, poll_interval=1)
     result = operator.execute(context={})  # type: ignore[arg-type]
     assert [r.status for r in sim.requests_for("POST", "/v1/connections/conn_a/resync")] == [409, 200]
     runs = sim.sync_history("conn_a")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from fivetran_provider import __version__, outcome
+from fivetran_provider import __version__, fields, outcome
 from fivetran_provider._compat import AIRFLOW_VERSION
 from fivetran_provider.budget import DEFAULT_RESERVE, RateBudget, budget_for
 from fivetran_provider.exceptions import (
@@ -30,6 +30,7 @@ from fivetran_provider.exceptions import (
     FivetranValidationError,
     error_class_for_status,
     short_error,
+    shown_value,
 )
 from fivetran_provider.retry import RETRY, RetryPolicy, parse_retry_after
 
@@ -204,15 +205,16 @@ def positive_seconds(name: str, value: Any) -> float:
     :param name: the setting's name for the error.
     :param value: the raw value (number or text).
     """
-    allowed = "a finite positive number of seconds"
+    allowed = f"a positive number of seconds up to {fields.MAX_DURATION.days} days"
+    shown = shown_value(value)
     if isinstance(value, bool):
-        raise FivetranConfigurationError(f"Invalid {name}: {value!r}; expected {allowed}")
+        raise FivetranConfigurationError(f"Invalid {name}: {shown}; expected {allowed}")
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise FivetranConfigurationError(f"Invalid {name}: {value!r}; expected {allowed}") from None
-    if not (math.isfinite(number) and number > 0):
-        raise FivetranConfigurationError(f"Invalid {name}: {value!r}; expected {allowed}")
+        raise FivetranConfigurationError(f"Invalid {name}: {shown}; expected {allowed}") from None
+    if not (math.isfinite(number) and 0 < number <= fields.MAX_DURATION.total_seconds()):
+        raise FivetranConfigurationError(f"Invalid {name}: {shown}; expected {allowed}")
     return number
 
 

@@ -17,6 +17,7 @@ from fivetran_provider.exceptions import (
     FivetranConfigurationError,
     FivetranDeadlineError,
     FivetranTransportError,
+    FivetranValidationError,
     short_error,
 )
 from fivetran_provider.hooks.core import (
@@ -187,7 +188,12 @@ class FivetranHook(BaseHook):
         else:
             merged = {name: extra(name) for name in RetryPolicy().to_dict()}
             merged.update({key: value for key, value in dict(policy or {}).items() if value is not None})
-            retry_policy = RetryPolicy.from_mapping(merged)
+            try:
+                retry_policy = RetryPolicy.from_mapping(merged)
+            except FivetranValidationError as error:
+                raise FivetranConfigurationError(
+                    f"Airflow connection {self.fivetran_conn_id!r}, extra {error.field!r}: {error}"
+                ) from None
         connect_timeout = positive_seconds(
             "connect_timeout", self._connect_timeout or extra("connect_timeout") or DEFAULT_CONNECT_TIMEOUT
         )

@@ -7,8 +7,9 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from fivetran_provider import changes, fields, outcome
 from fivetran_provider._compat import BaseOperator
@@ -31,7 +32,7 @@ def is_templated(value: Any) -> bool:
 
     :param value: an operator argument.
     """
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None or isinstance(value, (bool, int, float, timedelta, datetime)):
         return False
     if isinstance(value, str):
         return any(marker in value for marker in JINJA_MARKERS)
@@ -40,6 +41,51 @@ def is_templated(value: Any) -> bool:
     if isinstance(value, (list, tuple, set, frozenset)):
         return any(is_templated(item) for item in value)
     return True  # XComArg, param references and other objects resolved at run time
+
+
+def optional_id(name: str) -> Callable[[Any], Any]:
+    """A check for an optional id argument: ``None`` stays ``None``, anything else must be an id.
+
+    :param name: the argument name for the error message.
+    """
+
+    def check(value: Any) -> Any:
+        return None if value is None else fields.validate_connection_id(value, name)
+
+    return check
+
+
+def boolean(name: str) -> Callable[[Any], bool]:
+    """A check for a boolean argument given as a bool or its text (``"true"``, ``"False"``).
+
+    :param name: the argument name for the error message.
+    """
+    return lambda value: fields.coerce_bool(name, value)
+
+
+class CheckedArgumentsMixin:
+    """Check every user-facing argument twice: when the DAG is parsed and, rendered, before the first request.
+
+    ``argument_checks`` maps an attribute to a function that returns its checked value (coerced:
+    ``"true"`` becomes ``True``, a timedelta becomes seconds) or raises
+    :class:`~fivetran_provider.exceptions.FivetranValidationError`. ``__init__`` calls
+    :meth:`check_arguments` with ``rendered=False``, which checks the literal values and leaves
+    templates for later; ``execute`` calls it with ``rendered=True`` first thing, after Airflow
+    has rendered the templates and before anything is sent. Each checked value is stored back.
+    """
+
+    argument_checks: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        """Check (and coerce in place) every argument of :attr:`argument_checks`.
+
+        :param rendered: the templates have been rendered: check every value, templated or not.
+        """
+        for name, check in self.argument_checks.items():
+            value = getattr(self, name, None)
+            if not rendered and is_templated(value):
+                continue
+            setattr(self, name, check(value))
 
 
 def _assume_needs_met() -> dict[str, Any]:

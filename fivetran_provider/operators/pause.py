@@ -24,12 +24,14 @@ from fivetran_provider.hooks import FivetranHook
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.operators._common import (
     DEFAULT_MAX_PARALLEL,
+    CheckedArgumentsMixin,
     apply_change,
+    boolean,
     check_max_parallel,
     coerce_id_list,
     describe_failures,
-    is_templated,
     list_group,
+    optional_id,
     pull_record,
     quote_ids,
     refused,
@@ -43,15 +45,16 @@ if TYPE_CHECKING:
     from fivetran_provider._compat import Context
 
 
-class _PauseStateOperator(BaseOperator):
+class _PauseStateOperator(CheckedArgumentsMixin, BaseOperator):
     """Set ``paused`` on one connection, a list of them, or every connection of a group.
 
     :param connection_id: one Fivetran connection id (templated).
     :param connection_ids: a list of connection ids, or its JSON text (templated).
     :param group_id: a Fivetran group (destination) id: every connection of it (templated).
     :param fivetran_conn_id: the Airflow connection holding the Fivetran API key and secret (templated).
-    :param max_parallel: how many connections are changed at the same time (1 to 64).
-    :param dry_run: log the planned changes and send nothing.
+    :param max_parallel: how many connections are changed at the same time (1 to 64; templated).
+    :param dry_run: log the planned changes and send nothing (templated). The attribute shadows
+        ``BaseOperator.dry_run()``, which only renders templates.
     :param connection_name: with ``group_id``: only the connection of that group with this name
         (its ``schema``), looked up when the task runs (templated).
     """
@@ -62,8 +65,17 @@ class _PauseStateOperator(BaseOperator):
         "group_id",
         "fivetran_conn_id",
         "connection_name",
+        "max_parallel",
+        "dry_run",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"connection_ids": "json"}
+    argument_checks: ClassVar[Mapping[str, Callable[[Any], Any]]] = {
+        "connection_id": optional_id("connection_id"),
+        "connection_ids": lambda value: None if value is None else coerce_id_list("connection_ids", value),
+        "group_id": optional_id("group_id"),
+        "max_parallel": check_max_parallel,
+        "dry_run": boolean("dry_run"),
+    }
     operator_extra_links = (FivetranConnectionLink(),)
 
     target_paused: ClassVar[bool]
@@ -77,8 +89,8 @@ class _PauseStateOperator(BaseOperator):
         connection_ids: list[str] | str | None = None,
         group_id: str | None = None,
         fivetran_conn_id: str = FivetranHook.default_conn_name,
-        max_parallel: int = DEFAULT_MAX_PARALLEL,
-        dry_run: bool = False,
+        max_parallel: int | str = DEFAULT_MAX_PARALLEL,
+        dry_run: bool | str = False,
         connection_name: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -93,15 +105,16 @@ class _PauseStateOperator(BaseOperator):
         self.connection_ids = connection_ids
         self.group_id = group_id
         self.fivetran_conn_id = fivetran_conn_id
-        self.max_parallel = check_max_parallel(max_parallel)
-        self.dry_run_enabled = fields.coerce_bool("dry_run", dry_run)
+        self.max_parallel = max_parallel
+        self.dry_run = dry_run  # type: ignore[method-assign,assignment]  # see the dry_run parameter
         self._check_targets(self._target_arguments())
-        if connection_id is not None and not is_templated(connection_id):
-            fields.validate_connection_id(connection_id)
-        if connection_ids is not None and not is_templated(connection_ids):
-            coerce_id_list("connection_ids", connection_ids)
-        if group_id is not None and not is_templated(group_id):
-            fields.validate_connection_id(group_id, "group_id")
+        # Literal values are checked when the DAG is parsed; templated ones after rendering.
+        self.check_arguments(rendered=False)
+
+    @property
+    def dry_run_enabled(self) -> bool:
+        """Whether this run only plans (``dry_run``, rendered and coerced)."""
+        return fields.coerce_bool("dry_run", self.dry_run)
 
     # ------------------------------------------------------------------ targets
 
@@ -146,6 +159,7 @@ class _PauseStateOperator(BaseOperator):
 
         :param context: the task context.
         """
+        self.check_arguments(rendered=True)
         record = changes.new_record(self.operation, dry_run=self.dry_run_enabled)
         hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
         try:
@@ -202,7 +216,7 @@ class _PauseStateOperator(BaseOperator):
         """
         sent = SentTracker()
         results, failures, _ = run_each(
-            ids, self._work(hook, known, sent), max_parallel=self.max_parallel, stop_on_error=False
+            ids, self._work(hook, known, sent), max_parallel=check_max_parallel(self.max_parallel), stop_on_error=False
         )
         changes.add_results(record, ids, results)
         if not failures or self.dry_run_enabled:
@@ -213,7 +227,7 @@ class _PauseStateOperator(BaseOperator):
                 )
             return
         failed = [cid for cid in ids if cid in failures]
-        settled = settle_paused(hook, failed, self.target_paused, max_parallel=self.max_parallel)
+        settled = settle_paused(hook, failed, self.target_paused, max_parallel=check_max_parallel(self.max_parallel))
         for connection_id in settled.done:
             if connection_id in sent or connection_id in settled.set_here:
                 before = not self.target_paused
@@ -299,7 +313,7 @@ class PauseConnectionOperator(_PauseStateOperator):
     ) -> None:
         sent = SentTracker()
         results, failures, not_started = run_each(
-            ids, self._work(hook, known, sent), max_parallel=self.max_parallel, stop_on_error=True
+            ids, self._work(hook, known, sent), max_parallel=check_max_parallel(self.max_parallel), stop_on_error=True
         )
         if not failures:
             changes.add_results(record, ids, results)
@@ -315,7 +329,7 @@ class PauseConnectionOperator(_PauseStateOperator):
             len(touched),
             quote_ids(touched),
         )
-        settled = settle_paused(hook, touched, False, max_parallel=self.max_parallel)
+        settled = settle_paused(hook, touched, False, max_parallel=check_max_parallel(self.max_parallel))
         message = f"Could not pause {len(failures)} of {len(ids)} connection(s): {failed}. " + (
             f"{len(not_started)} connection(s) were not attempted. " if not_started else ""
         )

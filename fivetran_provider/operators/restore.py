@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fivetran_provider import changes, fields
 from fivetran_provider._compat import BaseOperator
@@ -17,6 +17,7 @@ from fivetran_provider.hooks import FivetranHook
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.operators._common import (
     DEFAULT_MAX_PARALLEL,
+    CheckedArgumentsMixin,
     apply_change,
     check_max_parallel,
     describe_failures,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from fivetran_provider._compat import Context
 
 
-class RestoreFivetranConnectionOperator(BaseOperator):
+class RestoreFivetranConnectionOperator(CheckedArgumentsMixin, BaseOperator):
     """Put connections back as they were before an Update, Pause, Resume or Restore task changed them.
 
     Reads the change record that the ``restore_from`` task returned (a list of records for a
@@ -52,11 +53,17 @@ class RestoreFivetranConnectionOperator(BaseOperator):
 
     :param restore_from: the task id whose change record to undo (templated).
     :param fivetran_conn_id: the Airflow connection holding the Fivetran API key and secret (templated).
-    :param max_parallel: how many connections are restored at the same time (1 to 64, default 16).
-    :param dry_run: log what would be restored and send nothing.
+    :param max_parallel: how many connections are restored at the same time (1 to 64, default 16;
+        templated).
+    :param dry_run: log what would be restored and send nothing (templated). The attribute shadows
+        ``BaseOperator.dry_run()``, which only renders templates.
     """
 
-    template_fields: Sequence[str] = ("restore_from", "fivetran_conn_id")
+    template_fields: Sequence[str] = ("restore_from", "fivetran_conn_id", "max_parallel", "dry_run")
+    argument_checks: ClassVar[Mapping[str, Callable[[Any], Any]]] = {
+        "max_parallel": check_max_parallel,
+        "dry_run": lambda value: fields.coerce_bool("dry_run", value),
+    }
     operator_extra_links = (FivetranConnectionLink(),)
     ui_color = "#e8e0f8"
 
@@ -65,8 +72,8 @@ class RestoreFivetranConnectionOperator(BaseOperator):
         *,
         restore_from: str,
         fivetran_conn_id: str = FivetranHook.default_conn_name,
-        max_parallel: int = DEFAULT_MAX_PARALLEL,
-        dry_run: bool = False,
+        max_parallel: int | str = DEFAULT_MAX_PARALLEL,
+        dry_run: bool | str = False,
         **kwargs: Any,
     ) -> None:
         reject_unknown_arguments(type(self), kwargs)
@@ -75,8 +82,15 @@ class RestoreFivetranConnectionOperator(BaseOperator):
             raise FivetranValidationError("restore_from", restore_from, "the task id of the task to undo")
         self.restore_from = restore_from
         self.fivetran_conn_id = fivetran_conn_id
-        self.max_parallel = check_max_parallel(max_parallel)
-        self.dry_run_enabled = fields.coerce_bool("dry_run", dry_run)
+        self.max_parallel = max_parallel
+        self.dry_run = dry_run  # type: ignore[method-assign,assignment]  # see the dry_run parameter
+        # Literal values are checked when the DAG is parsed; templated ones after rendering.
+        self.check_arguments(rendered=False)
+
+    @property
+    def dry_run_enabled(self) -> bool:
+        """Whether this run only plans (``dry_run``, rendered and coerced)."""
+        return fields.coerce_bool("dry_run", self.dry_run)
 
     def plan(self, value: Any) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
         """Work out what to send from a change record (or a list of them).
@@ -113,6 +127,7 @@ class RestoreFivetranConnectionOperator(BaseOperator):
 
         :param context: the task context.
         """
+        self.check_arguments(rendered=True)
         record = changes.new_record("restore", dry_run=self.dry_run_enabled)
         value = pull_record(context, self.restore_from)
         if value is None:
@@ -151,12 +166,16 @@ class RestoreFivetranConnectionOperator(BaseOperator):
                     hook, connection_id, desired[connection_id], log=self.log, dry_run=self.dry_run_enabled
                 )
 
-            results, failures, _ = run_each(todo, work, max_parallel=self.max_parallel, stop_on_error=False)
+            results, failures, _ = run_each(
+                todo, work, max_parallel=check_max_parallel(self.max_parallel), stop_on_error=False
+            )
             if failures and not self.dry_run_enabled:
                 # A second chance for each failed connection (apply_change reads it first, so
                 # nothing already applied is sent again), then a read to say what is left.
                 failed = [cid for cid in todo if cid in failures]
-                retried, still_failing, _ = run_each(failed, work, max_parallel=self.max_parallel, stop_on_error=False)
+                retried, still_failing, _ = run_each(
+                    failed, work, max_parallel=check_max_parallel(self.max_parallel), stop_on_error=False
+                )
                 results.update(retried)
                 left = {cid: failures[cid] for cid in failed if cid in still_failing}
                 not_restored, unverified = self._read_back(hook, left, desired)

@@ -31,12 +31,11 @@ from fivetran_provider.exceptions import (
     FivetranConflictError,
     FivetranConnectionPausedError,
     FivetranError,
-    FivetranValidationError,
 )
 from fivetran_provider.lineage import SyncLineageMixin
 from fivetran_provider.links import FivetranConnectionLink, connection_dashboard_url
 from fivetran_provider.lookup import check_target, resolve_connection_id
-from fivetran_provider.operators._common import is_templated
+from fivetran_provider.operators._common import CheckedArgumentsMixin, boolean, is_templated, optional_id
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
@@ -144,9 +143,9 @@ class SyncWaitMixin:
 
     fivetran_conn_id: str
     wait_for_completion: bool | str
-    deferrable: bool
-    poll_interval: float | timedelta
-    timeout: float | timedelta | None
+    deferrable: bool | str
+    poll_interval: float | timedelta | str
+    timeout: float | timedelta | str | None
 
     def wait_for_sync(
         self,
@@ -182,10 +181,8 @@ class SyncWaitMixin:
                 "dashboard_url": connection_dashboard_url(connection_id),
             }
             return combine_sync_result(result, started)
-        poll_interval = fields.seconds_or_none("poll_interval", self.poll_interval)
-        if poll_interval is None:
-            raise FivetranValidationError("poll_interval", None, "a positive number of seconds or a timedelta")
-        timeout = fields.seconds_or_none("timeout", self.timeout)
+        poll_interval = fields.poll_seconds("poll_interval", self.poll_interval)
+        timeout = fields.timeout_seconds("timeout", self.timeout)
         resume = fields.coerce_bool("resume_rescheduled", getattr(self, "resume_rescheduled", True))
         hook = hook or self._sync_wait_hook()
         started_at = time.time()
@@ -298,7 +295,7 @@ class SyncWaitMixin:
         return FivetranHook(self.fivetran_conn_id)
 
 
-class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
+class FivetranSyncOperator(CheckedArgumentsMixin, SyncLineageMixin, SyncWaitMixin, BaseOperator):
     """Start a sync (``POST /v1/connections/{id}/sync``) or historical re-sync (``.../resync``) and wait for it.
 
     The connection is read first: its ``max(succeeded_at, failed_at)`` is the baseline the
@@ -327,20 +324,24 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
     :param resync: request a historical re-sync of the whole connection (templated).
     :param wait_for_completion: wait until the sync has finished (templated).
     :param deferrable: wait in the triggerer instead of the worker; defaults to Airflow's
-        ``[operators] default_deferrable``.
-    :param poll_interval: seconds (or timedelta) between status reads.
+        ``[operators] default_deferrable`` (templated; ``"true"``/``"false"`` accepted).
+    :param poll_interval: seconds (or timedelta) between status reads, from 1 s to 366 days (templated).
     :param timeout: how long to wait for the sync to finish after requesting it (seconds or
-        timedelta; ``None`` waits without limit). Default 24 hours.
-    :param unpause_if_paused: resume a paused connection instead of failing.
+        timedelta up to 366 days; ``None`` waits without limit). Default 24 hours (templated).
+    :param unpause_if_paused: resume a paused connection instead of failing (templated).
     :param resume_rescheduled: when Fivetran reschedules the sync of a ``manual`` connection,
-        start it again once ``rescheduled_for`` has come (auto connections resume by themselves).
+        start it again once ``rescheduled_for`` has come (auto connections resume by themselves;
+        templated).
     :param fivetran_conn_id: the Airflow connection id (templated).
     :param connection_name: instead of ``connection_id``: the connection's name (its ``schema``
         in Fivetran), looked up in ``group_id`` when the task runs (templated).
     :param group_id: the group (destination) of ``connection_name`` (templated).
     :param test_if_broken: when the connection's ``setup_state`` is not ``connected``, run its
         setup tests (``POST /v1/connections/{id}/test``) first and fail with their messages if it
-        is still not connected. Off by default: setup tests have their own rate limit.
+        is still not connected. Off by default: setup tests have their own rate limit (templated).
+
+    Every argument is templated. Literal values are checked when the DAG is parsed; rendered
+    ones when the task starts, before anything is sent to Fivetran.
 
     When the sync succeeded, the task emits an asset event for ``fivetran://<connection_id>``
     (Airflow 3; see :mod:`fivetran_provider.assets`) and, with the OpenLineage provider
@@ -353,13 +354,33 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         "scope",
         "resync",
         "wait_for_completion",
+        "deferrable",
+        "poll_interval",
+        "timeout",
+        "unpause_if_paused",
+        "resume_rescheduled",
         "fivetran_conn_id",
         "connection_name",
         "group_id",
+        "test_if_broken",
     )
     template_fields_renderers = {"scope": "json"}
     operator_extra_links = (FivetranConnectionLink(),)
     ui_color = "#d6e4ff"
+    argument_checks = {
+        "connection_id": optional_id("connection_id"),
+        "group_id": optional_id("group_id"),
+        "force": boolean("force"),
+        "scope": lambda value: value if fields.validate_resync_scope(_none_if_blank(value)) else None,
+        "resync": boolean("resync"),
+        "wait_for_completion": boolean("wait_for_completion"),
+        "deferrable": boolean("deferrable"),
+        "poll_interval": lambda value: fields.poll_seconds("poll_interval", value),
+        "timeout": lambda value: fields.timeout_seconds("timeout", value),
+        "unpause_if_paused": boolean("unpause_if_paused"),
+        "resume_rescheduled": boolean("resume_rescheduled"),
+        "test_if_broken": boolean("test_if_broken"),
+    }
 
     def __init__(
         self,
@@ -369,15 +390,15 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         scope: Mapping[str, Any] | str | None = None,
         resync: bool | str = False,
         wait_for_completion: bool | str = True,
-        deferrable: bool | None = None,
-        poll_interval: float | timedelta = DEFAULT_POLL_INTERVAL,
-        timeout: float | timedelta | None = DEFAULT_TIMEOUT,
-        unpause_if_paused: bool = False,
-        resume_rescheduled: bool = True,
+        deferrable: bool | str | None = None,
+        poll_interval: float | timedelta | str = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta | str | None = DEFAULT_TIMEOUT,
+        unpause_if_paused: bool | str = False,
+        resume_rescheduled: bool | str = True,
         fivetran_conn_id: str = "fivetran_default",
         connection_name: str | None = None,
         group_id: str | None = None,
-        test_if_broken: bool = False,
+        test_if_broken: bool | str = False,
         **kwargs: Any,
     ) -> None:
         from fivetran_provider.operators._completion import merge_outlets
@@ -392,32 +413,19 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         self.connection_id = connection_id
         self.connection_name = connection_name
         self.group_id = group_id
-        self.test_if_broken = fields.coerce_bool("test_if_broken", test_if_broken)
+        self.test_if_broken = test_if_broken
         self.force = force
         self.scope = scope
         self.resync = resync
         self.wait_for_completion = wait_for_completion
-        self.deferrable = default_deferrable() if deferrable is None else fields.coerce_bool("deferrable", deferrable)
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
-        self.unpause_if_paused = fields.coerce_bool("unpause_if_paused", unpause_if_paused)
-        self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
+        self.unpause_if_paused = unpause_if_paused
+        self.resume_rescheduled = resume_rescheduled
         self.fivetran_conn_id = fivetran_conn_id
         # Literal values are checked when the DAG is parsed; templated ones after rendering.
-        fields.seconds_or_none("poll_interval", poll_interval)
-        fields.seconds_or_none("timeout", timeout)
-        for name, check in (
-            ("connection_id", fields.validate_connection_id),
-            ("force", lambda value: fields.coerce_bool("force", value)),
-            ("resync", lambda value: fields.coerce_bool("resync", value)),
-            ("scope", lambda value: fields.validate_resync_scope(_none_if_blank(value))),
-            ("wait_for_completion", lambda value: fields.coerce_bool("wait_for_completion", value)),
-        ):
-            value = getattr(self, name)
-            if name == "connection_id" and value is None:
-                continue
-            if not is_templated(value):
-                check(value)
+        self.check_arguments(rendered=False)
 
     @cached_property
     def hook(self) -> FivetranHook:
@@ -433,6 +441,7 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         """
         from fivetran_provider.operators._completion import after_sync
 
+        self.check_arguments(rendered=True)
         try:
             result = self._start_and_wait(context)
             after_sync(self, context, self.hook, result, historical=self._historical(result))

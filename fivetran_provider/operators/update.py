@@ -17,12 +17,15 @@ from fivetran_provider.lookup import resolve_connection_id
 from fivetran_provider.operators._common import (
     ASSUME_NEEDS_MET,
     DEFAULT_MAX_PARALLEL,
+    CheckedArgumentsMixin,
     apply_change,
+    boolean,
     check_literal_fields,
     check_max_parallel,
     coerce_id_list,
     is_templated,
     list_group,
+    optional_id,
     quote_ids,
     reject_unknown_arguments,
 )
@@ -131,7 +134,9 @@ class SecretFieldsMixin:
         return stored[name] if name in stored else getattr(self, name, None)
 
 
-class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, SyncWaitMixin, BaseOperator):
+class UpdateFivetranConnectionOperator(
+    CheckedArgumentsMixin, SecretFieldsMixin, SyncLineageMixin, SyncWaitMixin, BaseOperator
+):
     """Change settings of one Fivetran connection, sending only what differs, and record how to undo it.
 
     The connection is read first; only the fields whose value differs are sent in one
@@ -161,22 +166,26 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
 
     :param connection_id: the Fivetran connection id (templated; can be mapped with ``expand``).
     :param fivetran_conn_id: the Airflow connection holding the Fivetran API key and secret (templated).
-    :param dry_run: log the planned change and send nothing.
+    :param dry_run: log the planned change and send nothing (templated; ``"{{ params.dry_run }}"``
+        works). The attribute shadows ``BaseOperator.dry_run()``, which only renders templates.
     :param wait_for_completion: with ``is_historical_sync=True``, wait until that sync has
         finished (templated).
     :param deferrable: wait in the triggerer instead of a worker slot; defaults to Airflow's
-        ``[operators] default_deferrable``.
-    :param poll_interval: seconds (or a timedelta) between two looks at the connection (templated).
-    :param timeout: how long to wait at most (seconds or timedelta; ``None`` for no limit).
+        ``[operators] default_deferrable`` (templated).
+    :param poll_interval: seconds (or a timedelta) between two looks at the connection, from 1 s
+        to 366 days (templated).
+    :param timeout: how long to wait at most (seconds or timedelta up to 366 days; ``None`` for no
+        limit; templated).
     :param resume_rescheduled: for ``schedule_type="manual"`` connections, start the sync again
-        when Fivetran reschedules it (otherwise nothing would ever resume it).
+        when Fivetran reschedules it (otherwise nothing would ever resume it; templated).
     :param connection_ids: instead of ``connection_id``: several connections, or the JSON text of
         their list (templated). See "Many connections" below.
     :param group_id: alone, every connection of this group (destination); with
         ``connection_name``, the group to look the name up in (templated).
     :param connection_name: instead of ``connection_id``: the connection's name (its ``schema``),
         looked up in ``group_id`` when the task runs (templated).
-    :param max_parallel: with several connections, how many are read and changed at a time (1 to 64).
+    :param max_parallel: with several connections, how many are read and changed at a time (1 to 64;
+        templated).
 
     **Many connections** (``connection_ids``, or ``group_id`` without ``connection_name``): every
     connection is read first and, per connection, only the fields that differ are sent, over one
@@ -197,8 +206,13 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
         "group_id",
         "connection_name",
         "fivetran_conn_id",
+        "dry_run",
         "wait_for_completion",
+        "deferrable",
         "poll_interval",
+        "timeout",
+        "resume_rescheduled",
+        "max_parallel",
         *fields.PATCH_FIELDS,
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
@@ -206,6 +220,18 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
     }
     operator_extra_links = (FivetranConnectionLink(),)
     ui_color = "#d9ecff"
+    argument_checks: ClassVar[Mapping[str, Callable[[Any], Any]]] = {
+        "connection_id": optional_id("connection_id"),
+        "connection_ids": lambda value: None if value is None else coerce_id_list("connection_ids", value),
+        "group_id": optional_id("group_id"),
+        "dry_run": boolean("dry_run"),
+        "wait_for_completion": boolean("wait_for_completion"),
+        "deferrable": boolean("deferrable"),
+        "poll_interval": lambda value: fields.poll_seconds("poll_interval", value),
+        "timeout": lambda value: fields.timeout_seconds("timeout", value),
+        "resume_rescheduled": boolean("resume_rescheduled"),
+        "max_parallel": check_max_parallel,
+    }
 
     @with_field_keywords
     def __init__(
@@ -213,16 +239,16 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
         *,
         connection_id: str | None = None,
         fivetran_conn_id: str = FivetranHook.default_conn_name,
-        dry_run: bool = False,
+        dry_run: bool | str = False,
         wait_for_completion: bool | str = True,
-        deferrable: bool | None = None,
-        poll_interval: float | timedelta = DEFAULT_POLL_INTERVAL,
-        timeout: float | timedelta | None = DEFAULT_TIMEOUT,
-        resume_rescheduled: bool = True,
+        deferrable: bool | str | None = None,
+        poll_interval: float | timedelta | str = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta | str | None = DEFAULT_TIMEOUT,
+        resume_rescheduled: bool | str = True,
         connection_ids: list[str] | str | None = None,
         group_id: str | None = None,
         connection_name: str | None = None,
-        max_parallel: int = DEFAULT_MAX_PARALLEL,
+        max_parallel: int | str = DEFAULT_MAX_PARALLEL,
         **kwargs: Any,
     ) -> None:
         from fivetran_provider.operators._completion import merge_outlets
@@ -243,42 +269,45 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
                 "not set when updating several connections",
                 reason="Request historical syncs one connection at a time, e.g. with .expand(connection_id=...).",
             )
-        starts_sync = not many and not fields.coerce_bool("dry_run", dry_run) and historical is not None
+        starts_sync = (
+            not many
+            and (is_templated(dry_run) or not fields.coerce_bool("dry_run", dry_run))
+            and historical is not None
+        )
         if starts_sync and not is_templated(historical):
             starts_sync = fields.coerce_bool("is_historical_sync", historical)
         if starts_sync:
             kwargs["outlets"] = merge_outlets(
                 kwargs.get("outlets"),
                 connection_id,
-                known_to_emit=historical is True and wait_for_completion is True and not is_templated(connection_id),
+                known_to_emit=historical is True
+                and wait_for_completion is True
+                and dry_run is False
+                and not is_templated(connection_id),
             )
         super().__init__(**kwargs)
         self.connection_id = connection_id
         self.connection_ids = connection_ids
         self.group_id = group_id
         self.connection_name = connection_name
-        self.max_parallel = check_max_parallel(max_parallel)
-        if connection_ids is not None and not is_templated(connection_ids):
-            coerce_id_list("connection_ids", connection_ids)
-        if group_id is not None and not is_templated(group_id):
-            fields.validate_connection_id(group_id, "group_id")
+        self.max_parallel = max_parallel
         self.fivetran_conn_id = fivetran_conn_id
-        self.dry_run_enabled = fields.coerce_bool("dry_run", dry_run)
+        self.dry_run = dry_run  # type: ignore[method-assign,assignment]  # see the dry_run parameter
         self.wait_for_completion = wait_for_completion
-        self.deferrable = default_deferrable() if deferrable is None else fields.coerce_bool("deferrable", deferrable)
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
-        self.resume_rescheduled = fields.coerce_bool("resume_rescheduled", resume_rescheduled)
-        if not is_templated(wait_for_completion):
-            fields.coerce_bool("wait_for_completion", wait_for_completion)
-        for name, duration in (("poll_interval", poll_interval), ("timeout", timeout)):
-            if not is_templated(duration):
-                fields.seconds_or_none(name, duration)
+        self.resume_rescheduled = resume_rescheduled
         for name, value in given.items():
             setattr(self, name, value)
-        if connection_id is not None and not is_templated(connection_id):
-            fields.validate_connection_id(connection_id)
+        # Literal values are checked when the DAG is parsed; templated ones after rendering.
+        self.check_arguments(rendered=False)
         check_literal_fields(given)
+
+    @property
+    def dry_run_enabled(self) -> bool:
+        """Whether this run only plans (``dry_run``, rendered and coerced)."""
+        return fields.coerce_bool("dry_run", self.dry_run)
 
     def _many(self) -> bool:
         return self.connection_ids is not None or (self.group_id is not None and self.connection_name is None)
@@ -295,6 +324,7 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
         """
         from fivetran_provider.sync_status import capture_baseline
 
+        self.check_arguments(rendered=True)
         self._protect_secrets()
         requested = self.requested_fields()
         fields.validate_update(requested, current=ASSUME_NEEDS_MET)
@@ -370,7 +400,9 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
             if not ids:
                 self.log.warning("No connections to update.")
                 return record
-            plans = bulk.plan_all(hook, ids, requested, max_parallel=self.max_parallel, log=self.log)
+            plans = bulk.plan_all(
+                hook, ids, requested, max_parallel=check_max_parallel(self.max_parallel), log=self.log
+            )
             if self.dry_run_enabled:
                 report = bulk.drift_report(plans)
                 for cid, plan in plans.items():
@@ -381,7 +413,9 @@ class UpdateFivetranConnectionOperator(SecretFieldsMixin, SyncLineageMixin, Sync
                 record["drift"] = report
                 self.log.info("Dry run, nothing sent. Drift from the requested settings:\n%s", bulk.drift_table(report))
                 return record
-            bulk.apply_all(hook, plans, record, max_parallel=self.max_parallel, log=self.log, context=context)
+            bulk.apply_all(
+                hook, plans, record, max_parallel=check_max_parallel(self.max_parallel), log=self.log, context=context
+            )
         finally:
             hook.close()
         self.log.info(

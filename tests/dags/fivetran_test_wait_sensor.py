@@ -31,7 +31,7 @@ for mode in ("poke", "reschedule", "deferrable"):
             completed_after="{{ dag_run.conf.get('completed_after') }}",
             mode="reschedule" if mode == "reschedule" else "poke",
             deferrable=mode == "deferrable",
-            poke_interval=0.1 if mode != "reschedule" else 1,
+            poke_interval=1,
             timeout=20,
         )
         report(sensor.output)

@@ -36,7 +36,7 @@ for mode, deferrable in (("deferrable", True), ("blocking", False)):
             force="{{ dag_run.conf.get('force', False) }}",
             unpause_if_paused=False,
             deferrable=deferrable,
-            poll_interval=0.1,
+            poll_interval=1,
             timeout=30,
         )
         backfill(sync.output)
@@ -48,7 +48,7 @@ for mode, deferrable in (("deferrable", True), ("blocking", False)):
             resync=True,
             scope="{{ dag_run.conf.get('scope') }}",
             deferrable=deferrable,
-            poll_interval=0.1,
+            poll_interval=1,
             timeout=30,
         )
         backfill(resync.output)
@@ -58,6 +58,6 @@ for mode, deferrable in (("deferrable", True), ("blocking", False)):
             task_id="sync",
             connection_id=CONNECTION_ID,
             deferrable=deferrable,
-            poll_interval=0.2,
+            poll_interval=1,
             timeout=1.5,
         )

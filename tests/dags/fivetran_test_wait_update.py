@@ -32,7 +32,7 @@ for mode, deferrable in (("deferrable", True), ("blocking", False)):
             is_historical_sync=True,
             wait_for_completion="{{ dag_run.conf.get('wait', True) }}",
             deferrable=deferrable,
-            poll_interval=0.1,
+            poll_interval=1,
             timeout=30,
         )
         backfill(patch.output)
@@ -53,7 +53,7 @@ with DAG(
         sync_frequency=60,
         is_historical_sync=True,
         deferrable=False,
-        poll_interval=0.1,
+        poll_interval=1,
         timeout=30,
     )
     change >> RestoreFivetranConnectionOperator(task_id="restore", restore_from="patch", trigger_rule="all_done")
