@@ -276,3 +276,111 @@ def test_randomized_fault_soak(
     assert totals.trials["pause"] >= 200
     assert all(totals.faults_hit[kind] > 0 for kind in totals.faults_queued), summary
     assert not totals.violations, summary + "\n" + "\n".join(totals.violations[:20])
+
+
+# ------------------------------------------------------------------ lost requests during a running sync
+
+LOST_TRIALS = 150
+LOST_KINDS = ("forced", "historical_resync", "historical_patch")
+
+
+def _lost_request_trial(sim: FivetranSimulator, rng: random.Random, index: int, kind: str, totals: Totals) -> list[str]:
+    """A forced or historical sync asked for while a scheduled sync runs, its request lost or its answer lost.
+
+    The running sync may finish while the client backs off (as a scheduled sync does). A task that
+    reports success must have evidence that *its* request took effect: a restart (forced), or a
+    historical sync pending, running or run (historical); never two historical syncs.
+    """
+    connection_id = f"lost_{kind}_{index}"
+    sim.add_connection(connection_id, service="postgres", succeeded_at="2026-01-01T00:00:00Z")
+    sim.default_sync_duration = 600.0
+    sim.resync_finish_window = 3600.0
+    sim.state.trigger_sync(connection_id, force=False)  # the scheduled sync, already running
+    method = "PATCH" if kind == "historical_patch" else "POST"
+    path = f"/v1/connections/{connection_id}" + {"forced": "/sync", "historical_resync": "/resync"}.get(kind, "")
+    fault = rng.choice(["lost_500", "lost_drop", "lost_500", "lost_drop", "applied_then_500", "applied_then_drop"])
+    totals.faults_queued[f"{kind}:{fault}"] += 1
+    faults = sim.faults
+    if fault == "lost_500":
+        queued = faults.server_error(
+            count=rng.choice([1, 1, 2]), status=rng.choice([500, 502, 503]), method=method, path_prefix=path
+        )
+    elif fault == "lost_drop":
+        queued = faults.drop_connection(count=rng.choice([1, 1, 2]), method=method, path_prefix=path)
+    elif fault == "applied_then_500":
+        queued = faults.apply_then_fail(count=1, status=500, method=method, path_prefix=path)
+    else:
+        queued = faults.apply_then_drop(count=1, method=method, path_prefix=path)
+    if rng.random() < 0.6:  # the scheduled sync finishes during the backoff
+
+        def finish(seen_method: str, target: str, status: int) -> None:
+            if seen_method == method and target.split("?")[0] == path and status != 200:
+                sim.answer_listener = None
+                if sim.connection(connection_id)["status"]["sync_state"] == "syncing":
+                    sim.finish_sync(connection_id, "success")
+
+        sim.answer_listener = finish
+    sim.clear_requests()
+    if kind == "historical_patch":
+        operator: Any = UpdateFivetranConnectionOperator(
+            task_id="update", connection_id=connection_id, is_historical_sync=True, wait_for_completion=False
+        )
+    else:
+        operator = FivetranSyncOperator(
+            task_id="sync",
+            connection_id=connection_id,
+            force=kind == "forced",
+            resync=kind != "forced",
+            wait_for_completion=False,
+        )
+    try:
+        run(operator)
+        succeeded = True
+        totals.outcomes[f"{kind} ok"] += 1
+    except Exception as error:
+        succeeded = False
+        totals.outcomes[f"{kind} failed: {type(error).__name__}"] += 1
+    sim.answer_listener = None
+    if queued.hits:
+        totals.faults_hit[f"{kind}:{fault}"] += 1
+    problems = _reads_between_side_effects(sim)
+    history = sim.sync_history(connection_id)
+    if kind == "forced":
+        # history[0] is the scheduled sync; a restart (or, once it had finished, a new sync) follows it.
+        if succeeded and len(history) < 2:
+            problems.append(f"forced ({fault}): reported success but no sync started after the request")
+        return problems
+    pending = sim.connection(connection_id)["status"]["is_historical_sync"] is True
+    historical = [item for item in history if item["historical"]]
+    if len(historical) > 1:
+        problems.append(f"{kind} ({fault}): {len(historical)} historical syncs for one request")
+    if succeeded and not historical and not pending:
+        problems.append(f"{kind} ({fault}): reported success but no historical sync was applied")
+    return problems
+
+
+def test_lost_forced_and_historical_syncs_during_scheduled_syncs(
+    simulator: FivetranSimulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", simulator.airflow_connection_json(extra=SOAK_SETTINGS))
+    rng = random.Random(SEED + 1)
+    totals = Totals()
+    started = time.monotonic()
+    plan = [LOST_KINDS[index % len(LOST_KINDS)] for index in range(LOST_TRIALS)]
+    rng.shuffle(plan)
+    for index, kind in enumerate(plan):
+        simulator.faults.clear()
+        problems = _lost_request_trial(simulator, rng, index, kind, totals)
+        totals.trials[kind] += 1
+        totals.violations += [f"trial {index} ({kind}): {problem}" for problem in problems]
+    simulator.faults.clear()
+    seconds = time.monotonic() - started
+    summary = (
+        f"lost-request soak seed={SEED + 1}: trials={sum(totals.trials.values())} {dict(totals.trials)}; "
+        f"faults hit={sum(totals.faults_hit.values())}; outcomes={dict(totals.outcomes)}; "
+        f"violations={len(totals.violations)}; seconds={seconds:.1f}"
+    )
+    with capsys.disabled():
+        print("\n" + summary)
+    assert sum(totals.faults_hit.values()) >= LOST_TRIALS * 0.9, summary
+    assert not totals.violations, summary + "\n" + "\n".join(totals.violations[:20])
