@@ -143,3 +143,18 @@ def test_a_bad_rendered_argument_fails_the_task_before_anything_is_sent(
     assert task_states(dag_run) == {"update": "failed", "sync": "failed"}
     assert side_effects(rendered) == []
     assert rendered.requests == []  # not even a read: the check comes first
+
+
+def test_the_sensor_takes_templates_and_checks_them_when_it_runs(fivetran_conn: FivetranSimulator) -> None:
+    sensor = FivetranSyncSensor(
+        task_id="wait",
+        connection_id="{{ params.connection_id }}",
+        historical="{{ params.historical }}",
+        resume_rescheduled="{{ params.resume }}",
+        deferrable="{{ params.deferrable }}",
+    )
+    sensor.connection_id, sensor.historical, sensor.deferrable = "c", "perhaps", "false"  # as rendered
+    with pytest.raises(FivetranValidationError) as caught:
+        sensor.execute({})
+    assert caught.value.field == "historical"
+    assert fivetran_conn.requests == []
