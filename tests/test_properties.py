@@ -371,6 +371,7 @@ def test_an_id_that_cannot_be_encoded_is_refused_and_nothing_is_sent(
         lambda: sim_hook.get_connection_details(connection_id),
         lambda: sim_hook.start_sync(connection_id),
         lambda: sim_hook.list_connections(group_id=connection_id),
+        lambda: sim_hook.list_connections(schema=connection_id),
     ):
         with pytest.raises(FivetranValidationError) as caught:
             call()

@@ -454,6 +454,13 @@ class FivetranHook(BaseHook):
             raise fields.FivetranValidationError("page_size", page_size, "an integer from 1 to 1000")
         if group_id is not None:
             fields.validate_connection_id(group_id, "group_id")
+        if schema is not None:
+            try:
+                str(schema).encode("utf-8")
+            except UnicodeEncodeError:
+                raise fields.FivetranValidationError(
+                    "schema", schema, "a connection name that is text (no lone surrogates)"
+                ) from None
         params: dict[str, Any] = {"limit": page_size}
         if group_id:
             params["group_id"] = group_id
