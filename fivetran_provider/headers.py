@@ -27,7 +27,7 @@ RETRY_AFTER_CEILING = 3600.0
 RETRY_AFTER_STATUSES: frozenset[int] = frozenset({429, 503})
 
 _WHOLE = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
-_DELTA_SECONDS = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,6}})?")
+_DELTA_SECONDS = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,6}})?")
 #: An HTTP date is short printable ASCII (``Sun, 06 Nov 1994 08:49:37 GMT``).
 _HTTP_DATE = re.compile(r"[A-Za-z0-9 ,:+\-]{10,40}")
 
@@ -57,7 +57,7 @@ def header_int(headers: Mapping[str, str], name: str) -> int | None:
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
     """A ``Retry-After`` value in seconds, from 0 to :data:`RETRY_AFTER_CEILING`; ``None`` if absent or unreadable.
 
-    Delta seconds are ASCII digits (a decimal fraction is tolerated); an HTTP date counts from
+    Delta seconds are ASCII digits (a decimal fraction is tolerated, a negative value means 0); an HTTP date counts from
     ``now``. Anything else (``inf``, ``1e308``, ``NaN``, non-ASCII digits) is ignored with one
     debug line.
 
@@ -68,7 +68,7 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
         return None
     text = str(value).strip(" \t")
     if _DELTA_SECONDS.fullmatch(text):
-        return min(float(text), RETRY_AFTER_CEILING)
+        return min(max(0.0, float(text)), RETRY_AFTER_CEILING)  # a negative delay means "now"
     if _HTTP_DATE.fullmatch(text):
         try:
             moment = parsedate_to_datetime(text).timestamp()
