@@ -140,6 +140,11 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 # The deadline of the wait a request serves
 # --------------------------------------------------------------------------------------------
 
+#: The last reading of a wait, taken at its deadline, may take this long (seconds, within the call
+#: deadline): a sync that finished just before the deadline is still seen. Nothing else of a
+#: wait passes its deadline: no retry, no ``Retry-After`` hold, no backoff.
+FINAL_READ_SECONDS = 2.0
+
 _give_up_at: ContextVar[float | None] = ContextVar("fivetran_give_up_at", default=None)
 
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from fivetran_provider import fields
 from fivetran_provider._compat import BaseTrigger, TriggerEvent
 from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook
-from fivetran_provider.retry import RetryPolicy, deadline_scope
+from fivetran_provider.retry import FINAL_READ_SECONDS, RetryPolicy, deadline_scope
 from fivetran_provider.sync_status import (
     DONE,
     RESUME,
@@ -283,7 +283,8 @@ async def _before_deadline(work: Awaitable[_T], waiter: SyncWaiter) -> _T | None
     """Await ``work``, but no longer than the wait's deadline: ``None`` when the deadline came first.
 
     Whatever holds a reading back (a ``Retry-After``, a slow answer, a read shared with waits of
-    later deadlines), the wait itself ends on time.
+    later deadlines), the wait itself ends on time; a reading started at the deadline gets
+    :data:`~fivetran_provider.retry.FINAL_READ_SECONDS` to come back.
 
     :param work: the reading (or poll) to wait for.
     :param waiter: the wait's judge, whose deadline counts.
@@ -291,7 +292,7 @@ async def _before_deadline(work: Awaitable[_T], waiter: SyncWaiter) -> _T | None
     if waiter.deadline is None:
         return await work
     try:
-        return await asyncio.wait_for(work, max(0.0, waiter.deadline - time.time()))
+        return await asyncio.wait_for(work, max(0.0, waiter.deadline - time.time()) + FINAL_READ_SECONDS)
     except asyncio.TimeoutError:
         return None
 

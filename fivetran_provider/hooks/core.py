@@ -36,7 +36,7 @@ from fivetran_provider.exceptions import (
     short_error,
 )
 from fivetran_provider.headers import retry_after_for
-from fivetran_provider.retry import RETRY, RetryPolicy, give_up_at, passes_deadline
+from fivetran_provider.retry import FINAL_READ_SECONDS, RETRY, RetryPolicy, give_up_at, passes_deadline
 
 log = logging.getLogger("fivetran_provider.hooks")
 
@@ -266,19 +266,23 @@ class PageGuard:
 def call_seconds(settings: ClientSettings, method: str, path: str) -> float:
     """Seconds one call may take: the call deadline, shortened to what is left of the wait it serves.
 
+    The last reading of a wait, at its deadline, gets up to
+    :data:`~fivetran_provider.retry.FINAL_READ_SECONDS`; a call later than that is not sent.
+
     :param settings: the client's settings.
     :param method: the request method (for the error).
     :param path: the request path (for the error).
-    :raises FivetranDeadlineError: the wait's deadline (:func:`~fivetran_provider.retry.deadline_scope`) has passed.
+    :raises FivetranDeadlineError: the wait's deadline (:func:`~fivetran_provider.retry.deadline_scope`)
+        and its final read have passed.
     """
     seconds = settings.call_deadline
     at = give_up_at()
     if at is None:
         return seconds
-    left = at - time.time()
+    left = at + FINAL_READ_SECONDS - time.time()
     if left <= 0:
         raise FivetranDeadlineError(method, path, 0.0)
-    return min(seconds, left)
+    return min(seconds, left, max(at - time.time(), 0.0) + FINAL_READ_SECONDS)
 
 
 def positive_seconds(name: str, value: Any) -> float:
