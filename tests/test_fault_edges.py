@@ -366,10 +366,13 @@ def test_http_101_is_a_transport_error_in_both_clients_and_a_sync_start_is_verif
         FivetranHook().get_connection_details("conn")
     with pytest.raises(FivetranTransportError):  # httpx itself refuses the 101 as a protocol error
         asyncio.run(aread("aget_connection_details", "conn"))
-    # Not a refusal: a POST /sync answered 101 is read back, then sent again since nothing started.
+    # Not a refusal: a POST /sync answered 101 (after the simulator applied it) is read back,
+    # found started, and not sent again.
     sim.faults.informational(101, count=1, method="POST")
-    FivetranHook(retry_policy={"max_retries": 1, "backoff_base": 0, "jitter": False}).start_sync("conn")
-    assert len(sim.requests_for("POST", "/v1/connections/conn/sync")) == 2
+    hook = FivetranHook(retry_policy={"max_retries": 1, "backoff_base": 0, "jitter": False})
+    envelope = hook.start_sync("conn")
+    assert envelope["message"] == "verified by reading the connection back"
+    assert len(sim.requests_for("POST", "/v1/connections/conn/sync")) == 1
 
 
 def test_both_clients_classify_an_answer_cut_short_alike(
