@@ -304,9 +304,9 @@ def test_the_sync_client_bounds_a_server_that_drips_its_status_line(
     sim = simulator
     use(sim, monkeypatch, **NO_RETRIES, read_timeout=5, call_deadline=1)
     sim.add_connection("conn")
-    # One byte every 0.05 s keeps each socket read inside the read timeout; the whole answer
-    # (status line and headers first) would take about half a minute.
-    sim.faults.drip_head(0.05, method="GET")
+    # One byte every 0.25 s keeps each socket read inside the read timeout; the whole answer
+    # (status line and headers first) would take minutes.
+    sim.faults.drip_head(0.25, method="GET")
     hook = FivetranHook()
     result = run_in_thread(lambda: hook.get_connection_details("conn"))
     assert isinstance(result.get("error"), FivetranDeadlineError)
@@ -319,7 +319,7 @@ def test_the_async_client_bounds_a_dripped_status_line_too(
     sim = simulator
     use(sim, monkeypatch, **NO_RETRIES, read_timeout=5, call_deadline=1)
     sim.add_connection("conn")
-    sim.faults.drip_head(0.05, method="GET")
+    sim.faults.drip_head(0.25, method="GET")
     with pytest.raises(FivetranDeadlineError):
         asyncio.run(aread("aget_connection_details", "conn"))
 
