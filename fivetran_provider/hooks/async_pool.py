@@ -51,7 +51,7 @@ class AsyncClientPool:
     Clients are built on demand, up to ``size``; once all are busy, further requests wait for
     one to come free, first come first served. All clients share one TLS context, so the CA
     bundle is loaded once per pool rather than once per client. Offers the part of
-    ``httpx.AsyncClient`` the async hook uses (``request``, ``aclose``).
+    ``httpx.AsyncClient`` the async hook uses (:meth:`fetch`, :meth:`aclose`).
 
     :param settings: the base URL, credentials and timeouts of every client.
     :param size: the most clients, i.e. requests in flight at once (``None``:
@@ -100,26 +100,6 @@ class AsyncClientPool:
         tls = await asyncio.shield(self._tls_loading)
         if self._tls is None:
             self._tls = tls
-
-    async def request(self, method: str, url: str, *, deadline: float | None = None, **kwargs: Any) -> httpx.Response:
-        """Send one request on a free client; the response body is read before the client is freed.
-
-        :param method: HTTP method.
-        :param url: path relative to the base URL.
-        :param deadline: seconds the request may take once a client is free (the wait for a free
-            client does not count); ``asyncio.TimeoutError`` when it is over.
-        :param kwargs: further arguments of ``httpx.AsyncClient.request``.
-        """
-        if self._idle.empty() and len(self.clients) < self.size:
-            client = self._new_client()
-        else:
-            client = await self._idle.get()
-        try:
-            if deadline is None:
-                return await client.request(method, url, **kwargs)
-            return await asyncio.wait_for(client.request(method, url, **kwargs), deadline)
-        finally:
-            self._idle.put_nowait(client)
 
     async def fetch(
         self, method: str, url: str, *, deadline: float, **kwargs: Any
