@@ -29,8 +29,9 @@ SIDE_EFFECT_METHODS: frozenset[str] = frozenset({"PATCH", "POST", "PUT", "DELETE
 class RetryPolicy:
     """How often and how long to retry a request to Fivetran.
 
-    * HTTP 429 waits for ``Retry-After`` seconds when Fivetran says how long, up to
+    * HTTP 429 (and a 503 that says how long) waits for ``Retry-After`` seconds, up to
       ``max_retry_after``; a longer requested wait fails at once with the requested time.
+      ``Retry-After`` on any other answer is ignored (:mod:`fivetran_provider.headers`).
     * HTTP 5xx, connection errors and timeouts retry with exponential backoff and full jitter.
     * Any other 4xx never retries.
 

@@ -92,8 +92,10 @@ class FivetranHook(BaseHook):
     ``jitter``.
 
     One ``requests.Session`` per hook keeps connections alive across calls. Every request sends
-    ``Accept: application/json;version=2``. HTTP 429 waits for ``Retry-After`` (up to
-    ``max_retry_after``), 5xx and network errors retry with exponential backoff and jitter.
+    ``Accept: application/json;version=2``. HTTP 429 (and a 503 that says how long) waits for
+    ``Retry-After`` (up to ``max_retry_after``), 5xx and network errors retry with exponential
+    backoff and jitter. Inside a wait (:func:`~fivetran_provider.retry.deadline_scope`) no call or
+    retry runs past the wait's deadline. Answers are read at most 32 MiB once decompressed.
     Redirects are never followed. A request with a side effect (PATCH, ``POST /sync``,
     ``POST /resync``) whose outcome is unknown is never re-sent blindly: the connection is read
     and compared with the baseline read before the request (:mod:`fivetran_provider.outcome`),
