@@ -10,7 +10,8 @@ left, intervals grow in proportion (``reserve / remaining``, at most :data:`MAX_
 last requests of the hour are not spent on polls. A 429 with ``Retry-After`` also holds every
 poll back until that time.
 
-Pure bookkeeping: no HTTP, no Airflow, nothing imported beyond the standard library.
+Pure bookkeeping: no HTTP, no Airflow, nothing imported beyond the standard library and
+:mod:`fivetran_provider.headers` (which reads every numeric header strictly).
 """
 
 from __future__ import annotations
@@ -20,20 +21,14 @@ import logging
 import time
 from collections.abc import Mapping
 
+from fivetran_provider.headers import RETRY_AFTER_STATUSES, header_int, parse_retry_after
+
 log = logging.getLogger(__name__)
 
 #: Default share of the hourly limit kept in reserve: below it, polling slows down.
 DEFAULT_RESERVE = 0.10
 #: Longest stretch of a polling interval (a 60 s interval becomes at most an hour: the window).
 MAX_STRETCH = 60.0
-
-
-def _header_int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    text = value.strip()
-    return int(text) if text.isdigit() else None
 
 
 class RateBudget:
@@ -50,30 +45,39 @@ class RateBudget:
         self.stretched = False  # whether the last stretch_factor() call stretched (to log once per stretch)
         self.low = False  # whether the last answer left less than the reserve
 
-    def observe(self, headers: Mapping[str, str], now: float | None = None) -> bool:
+    def observe(
+        self,
+        headers: Mapping[str, str],
+        now: float | None = None,
+        *,
+        status: int | None = None,
+        max_hold: float | None = None,
+    ) -> bool:
         """Record the budget headers of one answer (answers without them change nothing).
 
-        An answer with ``Retry-After`` (a 429) holds polls back until then and says nothing
-        about the budget left afterwards, so its ``X-Rate-Limit-Remaining`` is not recorded:
-        otherwise a spent budget would stretch the polls that could see it refill.
+        A 429 or 503 with ``Retry-After`` holds polls back until then (at most ``max_hold``
+        seconds) and says nothing about the budget left afterwards, so its
+        ``X-Rate-Limit-Remaining`` is not recorded: otherwise a spent budget would stretch the
+        polls that could see it refill. On any other answer ``Retry-After`` is ignored.
 
         :param headers: the response headers (a case-insensitive mapping).
         :param now: POSIX time of the answer (default: now).
+        :param status: the answer's HTTP status (``None``: one that may carry ``Retry-After``).
+        :param max_hold: the longest hold one answer may cause, in seconds (``None``: no cap
+            beyond :data:`~fivetran_provider.headers.RETRY_AFTER_CEILING`).
         :return: whether this answer took the budget below the reserve (the one before did not).
         """
         moment = time.time() if now is None else now
         retry_after = headers.get("Retry-After")
-        if retry_after is not None:
-            from fivetran_provider.retry import parse_retry_after
-
+        if retry_after is not None and (status is None or status in RETRY_AFTER_STATUSES):
             wait = parse_retry_after(retry_after, now=moment)
             if wait is not None:
-                self.hold_off(wait, moment)
+                self.hold_off(wait if max_hold is None else min(wait, max_hold), moment)
             return False
-        remaining = _header_int(headers, "X-Rate-Limit-Remaining")
+        remaining = header_int(headers, "X-Rate-Limit-Remaining")
         if remaining is None:
             return False
-        limit = _header_int(headers, "X-Rate-Limit")
+        limit = header_int(headers, "X-Rate-Limit")
         if limit is not None and limit > 0:
             self.limit = limit
         self.remaining = remaining
@@ -87,8 +91,17 @@ class RateBudget:
         :param seconds: the ``Retry-After`` wait.
         :param now: current POSIX time (default: now).
         """
-        moment = (time.time() if now is None else now) + max(0.0, seconds)
-        self.blocked_until = max(self.blocked_until, moment)
+        current = time.time() if now is None else now
+        moment = current + max(0.0, seconds)
+        if moment <= self.blocked_until:
+            return
+        if self.blocked_until <= current:  # a new hold, not the extension of one: say so once
+            log.warning(
+                "Fivetran asked this account to wait %.1f s (Retry-After); polls are held until then, "
+                "and every wait still ends at its own deadline",
+                seconds,
+            )
+        self.blocked_until = moment
 
     @property
     def threshold(self) -> float | None:

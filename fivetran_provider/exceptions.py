@@ -144,11 +144,56 @@ class FivetranRateLimitError(FivetranAPIError):
 
 
 class FivetranServerError(FivetranAPIError):
-    """HTTP 5xx after every retry was spent."""
+    """HTTP 5xx after every retry was spent.
+
+    :ivar retry_after: seconds a 503 asked the client to wait (``Retry-After``), if it said.
+    """
+
+    retry_after: float | None = None
 
 
 class FivetranUnexpectedResponseError(FivetranAPIError):
     """A success status with a body of the wrong shape (not JSON, or missing ``data``)."""
+
+
+class FivetranPagingError(FivetranUnexpectedResponseError):
+    """A listing did not end: its ``next_cursor`` repeated, or it ran to more pages than it can have.
+
+    Raised after a bounded number of requests, so a broken cursor cannot spend the account's
+    hourly API budget.
+
+    :param listing: the listing, e.g. ``GET /v1/connections?group_id=g1``.
+    :param pages: pages read before giving up.
+    :param reason: what was wrong.
+    :param path: the request path.
+    """
+
+    def __init__(self, listing: str, pages: int, reason: str, *, path: str) -> None:
+        self.listing = listing
+        self.pages = pages
+        super().__init__(
+            200, None, f"listing {listing} stopped after {pages} page(s): {reason}", method="GET", path=path
+        )
+
+
+class FivetranAnswerTooLargeError(FivetranUnexpectedResponseError):
+    """An answer was larger (once decompressed) than any answer of the API can be; it was not read further.
+
+    :param limit: the cap in bytes.
+    :param status: the answer's HTTP status.
+    :param method: the HTTP method.
+    :param path: the request path.
+    """
+
+    def __init__(self, limit: int, *, status: int = 200, method: str, path: str) -> None:
+        self.limit = limit
+        super().__init__(
+            status,
+            None,
+            f"answer larger than {limit // (1024 * 1024)} MiB once decompressed; not read",
+            method=method,
+            path=path,
+        )
 
 
 class FivetranTransportError(FivetranError):

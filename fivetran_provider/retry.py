@@ -7,12 +7,14 @@ Pure data and arithmetic: callers decide how to wait (``time.sleep`` in a worker
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, fields
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-import pendulum
+from fivetran_provider import headers
 
 RETRY = "retry"
 FAIL = "fail"
@@ -52,8 +54,9 @@ def _policy_seconds(name: str, raw: Any) -> float:
 class RetryPolicy:
     """How often and how long to retry a request to Fivetran.
 
-    * HTTP 429 waits for ``Retry-After`` seconds when Fivetran says how long, up to
+    * HTTP 429 (and a 503 that says how long) waits for ``Retry-After`` seconds, up to
       ``max_retry_after``; a longer requested wait fails at once with the requested time.
+      ``Retry-After`` on any other answer is ignored (:mod:`fivetran_provider.headers`).
     * HTTP 5xx, connection errors and timeouts retry with exponential backoff and full jitter.
     * Any other 4xx never retries.
 
@@ -155,19 +158,60 @@ class RetryPolicy:
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Read a ``Retry-After`` header: delta seconds or an HTTP date; ``None`` if absent or unreadable.
 
+    Strict and bounded (see :func:`fivetran_provider.headers.parse_retry_after`): never more than
+    :data:`~fivetran_provider.headers.RETRY_AFTER_CEILING` seconds.
+
     :param value: the header value.
     :param now: the current POSIX time, for HTTP-date values.
     """
-    if value is None:
-        return None
-    text = value.strip()
+    current = now if now is not None else time.time()
+    return headers.parse_retry_after(value, now=current)
+
+
+# --------------------------------------------------------------------------------------------
+# The deadline of the wait a request serves
+# --------------------------------------------------------------------------------------------
+
+#: The last reading of a wait, taken at its deadline, may take this long (seconds, within the call
+#: deadline): a sync that finished just before the deadline is still seen. Nothing else of a
+#: wait passes its deadline: no retry, no ``Retry-After`` hold, no backoff.
+FINAL_READ_SECONDS = 2.0
+
+_give_up_at: ContextVar[float | None] = ContextVar("fivetran_give_up_at", default=None)
+
+
+@contextmanager
+def deadline_scope(at: float | None, *, replace: bool = False) -> Iterator[None]:
+    """Bound every request sent inside the block, retries and ``Retry-After`` holds included, by ``at``.
+
+    A wait (operator, sensor, trigger, shared poller) sets its deadline here; the clients then
+    shorten each call to the time left, and give up instead of sleeping past it. Scopes nest:
+    the earlier deadline wins, unless ``replace`` is set (the shared poller reads on behalf of
+    several waits at once).
+
+    :param at: POSIX time after which no request of the block may still run (``None``: none).
+    :param replace: take ``at`` as it is rather than the earlier of it and the enclosing scope's.
+    """
+    outer = _give_up_at.get()
+    if not replace and outer is not None and (at is None or outer < at):
+        at = outer
+    token = _give_up_at.set(at)
     try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    current = now if now is not None else pendulum.now("UTC").timestamp()
-    return max(0.0, moment.timestamp() - current)
+        yield
+    finally:
+        _give_up_at.reset(token)
+
+
+def give_up_at() -> float | None:
+    """The POSIX time the current :func:`deadline_scope` ends (``None`` outside any)."""
+    return _give_up_at.get()
+
+
+def passes_deadline(wait: float, now: float | None = None) -> bool:
+    """Whether sleeping ``wait`` seconds from ``now`` would end after the current :func:`deadline_scope`.
+
+    :param wait: the planned sleep in seconds.
+    :param now: the current POSIX time.
+    """
+    at = _give_up_at.get()
+    return at is not None and (time.time() if now is None else now) + wait >= at

@@ -128,6 +128,7 @@ class FivetranSyncSensor(BaseSensorOperator):
         self.group_id = group_id
         self._resolved_id: str | None = None
         self._group_id: str | None = None  # read by a poke; saves the trigger a lookup
+        self._poke_deadline: float | None = None  # POSIX time the poke's requests end by (set by execute)
         self.completed_after = completed_after
         self.historical = historical
         self.resume_rescheduled = resume_rescheduled
@@ -217,9 +218,12 @@ class FivetranSyncSensor(BaseSensorOperator):
         :return: a true ``PokeReturnValue`` carrying the outcome once a sync completed, else False.
         """
         from fivetran_provider.operators.sync import poll_once
+        from fivetran_provider.retry import deadline_scope
         from fivetran_provider.sync_status import DONE, outcome_from_event
 
-        step, connection = poll_once(self.hook, self._waiter(context, deadline=None), self.log)
+        # Each poke's requests (retries and Retry-After holds included) end with the sensor's timeout.
+        with deadline_scope(self._poke_deadline):
+            step, connection = poll_once(self.hook, self._waiter(context, deadline=None), self.log)
         if connection is not None:
             group = connection.get("group_id")
             self._group_id = group if isinstance(group, str) else None
@@ -237,6 +241,7 @@ class FivetranSyncSensor(BaseSensorOperator):
         self._check_arguments(rendered=True)
         if context.get("ti") is not None:
             FivetranConnectionLink.persist(context, self.target_id())
+        self._poke_deadline = time.time() + float(self.timeout)
         if not self.deferrable:
             return self._after_sync(context, super().execute(context))
         first = self.poke(context)

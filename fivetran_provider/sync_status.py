@@ -512,6 +512,13 @@ class SyncWaiter:
             return self._timeout(polled_at)
         return WaitStep(SLEEP, until=self._clamp(polled_at + self.poll_interval))
 
+    def expire(self, now: float) -> WaitStep:
+        """End the wait at its deadline because no reading came before it (a driver's own bound).
+
+        :param now: current POSIX time.
+        """
+        return self._timeout(now)
+
     # -------------------------------------------------------------- outcomes
 
     def event(self, status: str, message: str, now: float, **extra: Any) -> dict[str, Any]:

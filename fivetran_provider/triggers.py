@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fivetran_provider import fields
 from fivetran_provider._compat import BaseTrigger, TriggerEvent
 from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook
-from fivetran_provider.retry import RetryPolicy
+from fivetran_provider.retry import FINAL_READ_SECONDS, RetryPolicy, deadline_scope
 from fivetran_provider.sync_status import (
     DONE,
     RESUME,
@@ -165,7 +165,9 @@ class FivetranSyncTrigger(BaseTrigger):
         try:
             while True:
                 polled_at = time.time()
-                step = await self._resume_if_asked(hook, waiter, await self._poll(hook, waiter, polled_at), polled_at)
+                polled = await _before_deadline(self._poll(hook, waiter, polled_at), waiter)
+                step = waiter.expire(time.time()) if polled is None else polled
+                step = await self._resume_if_asked(hook, waiter, step, polled_at)
                 event = self._finished(step)
                 if event is not None:
                     return event
@@ -206,7 +208,11 @@ class FivetranSyncTrigger(BaseTrigger):
             )
             until: float | None = None
             while True:
-                reading = await sub.next_reading(until)
+                reading = await _before_deadline(sub.next_reading(until), waiter)
+                if reading is None:  # the deadline came first (e.g. polls held by a Retry-After)
+                    event = self._finished(waiter.expire(time.time()))
+                    assert event is not None
+                    return event
                 polled_at = reading.polled_at
                 if reading.connection is not None:
                     step = waiter.observe(reading.connection, polled_at)
@@ -237,14 +243,16 @@ class FivetranSyncTrigger(BaseTrigger):
             return step
         self._note(step)
         try:
-            await hook.astart_sync(self.connection_id, force=False)
+            with deadline_scope(waiter.deadline):
+                await hook.astart_sync(self.connection_id, force=False)
         except Exception as error:  # judged by the waiter: transient ones keep the wait going
             return waiter.observe_error(error, polled_at)
         return waiter.after_resume(polled_at)
 
     async def _poll(self, hook: FivetranAsyncHook, waiter: SyncWaiter, polled_at: float) -> WaitStep:
         try:
-            connection = await hook.aget_connection_details(self.connection_id)
+            with deadline_scope(waiter.deadline):
+                connection = await hook.aget_connection_details(self.connection_id)
         except Exception as error:  # judged by the waiter: transient ones keep the wait going
             return waiter.observe_error(error, polled_at)
         return waiter.observe(connection, polled_at)
@@ -266,6 +274,27 @@ class FivetranSyncTrigger(BaseTrigger):
                 self.log.warning("%s", step.note)
             else:
                 self.log.info("%s", step.note)
+
+
+_T = TypeVar("_T")
+
+
+async def _before_deadline(work: Awaitable[_T], waiter: SyncWaiter) -> _T | None:
+    """Await ``work``, but no longer than the wait's deadline: ``None`` when the deadline came first.
+
+    Whatever holds a reading back (a ``Retry-After``, a slow answer, a read shared with waits of
+    later deadlines), the wait itself ends on time; a reading started at the deadline gets
+    :data:`~fivetran_provider.retry.FINAL_READ_SECONDS` to come back.
+
+    :param work: the reading (or poll) to wait for.
+    :param waiter: the wait's judge, whose deadline counts.
+    """
+    if waiter.deadline is None:
+        return await work
+    try:
+        return await asyncio.wait_for(work, max(0.0, waiter.deadline - time.time()) + FINAL_READ_SECONDS)
+    except asyncio.TimeoutError:
+        return None
 
 
 def __getattr__(name: str) -> Any:

@@ -30,6 +30,8 @@ hand-over of the change record through XCom is covered by the DAG tests. The see
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import random
 import time
@@ -383,4 +385,239 @@ def test_lost_forced_and_historical_syncs_during_scheduled_syncs(
     with capsys.disabled():
         print("\n" + summary)
     assert sum(totals.faults_hit.values()) >= LOST_TRIALS * 0.9, summary
+    assert not totals.violations, summary + "\n" + "\n".join(totals.violations[:20])
+
+
+# ------------------------------------------------------------------ the edges: holds, cursors, headers
+#
+# A second soak over the promises at the edges, kept apart from the workflow soak above:
+#
+# * **hold trials**: a wait (blocking in a worker, or shared triggers in one event loop) whose
+#   first read is answered 429 with a random ``Retry-After`` (long, short, ``inf``, ``1e308``, a
+#   date in 2999, garbage). Invariants: the wait ends with an outcome no later than its deadline
+#   plus one final read (a generous bound, far below any hold), and no hold outlasts ``max_retry_after``;
+# * **cursor trials**: a listing (sync or async) whose ``next_cursor`` repeats or never ends, for
+#   a random number of pages. Invariants: at most ``MAX_PAGES`` requests, and the listing either
+#   ends normally or with ``FivetranPagingError``;
+# * **header trials**: an answer (200 or 429) with a random hostile ``X-Rate-Limit-Remaining``,
+#   ``X-Rate-Limit`` or ``Retry-After``. Invariants: only typed errors, the recorded budget is a
+#   bounded whole number, and no hold outlasts ``max_retry_after``.
+
+EDGE_HOLD_TRIALS = 40
+EDGE_CURSOR_TRIALS = 60
+EDGE_HEADER_TRIALS = 100
+EDGE_MAX_RETRY_AFTER = 5.0
+EDGE_BASELINE = "2026-01-01T00:00:00Z"
+EDGE_SETTINGS: dict[str, Any] = {**SOAK_SETTINGS, "max_retry_after": EDGE_MAX_RETRY_AFTER}
+HOSTILE_RETRY_AFTER = (
+    "3600",
+    "5",
+    "0",
+    "-1",
+    "inf",
+    "1e308",
+    "NaN",
+    "Fri, 01 Jan 2999 00:00:00 GMT",
+    "\u00b2",
+    "9" * 400,
+)
+
+
+def _hostile_number(rng: random.Random) -> str:
+    """Text a proxy could put in a numeric header (latin-1, as HTTP headers are)."""
+    shapes = [
+        lambda: "".join(rng.choice("0123456789\u00b2\u00b3\u00b9\u00bd") for _ in range(rng.randint(1, 8))),
+        lambda: "9" * rng.choice([13, 400, 5000]),
+        lambda: rng.choice(["inf", "-inf", "NaN", "1e308", "-5", "0x10", " ", "", "1_000", "+7", "3.5"]),
+        lambda: str(rng.randint(0, 10**12)),
+    ]
+    return rng.choice(shapes)()
+
+
+def _hold_trial(sim: FivetranSimulator, rng: random.Random, index: int, totals: Totals) -> list[str]:
+    from fivetran_provider.hooks import FivetranHook
+    from fivetran_provider.operators.sync import wait_blocking
+    from fivetran_provider.retry import FINAL_READ_SECONDS
+    from fivetran_provider.sync_status import SyncWaiter, epoch_to_iso
+    from fivetran_provider.triggers import FivetranSyncTrigger
+
+    group = f"hold_{index}"
+    ids = [
+        sim.add_connection(f"{group}_{n}", group_id=group, succeeded_at="2026-01-01T00:00:00Z")["id"] for n in range(3)
+    ]
+    starter = FivetranHook()
+    for cid in ids:
+        sim.plan_syncs(cid, rng.choice(["success", "failure"]), duration=rng.choice([0.0, 3600.0]))
+        starter.start_sync(cid)
+    starter.close()
+    value = rng.choice(HOSTILE_RETRY_AFTER)
+    sim.faults.rate_limit(count=rng.choice([1, 3]), retry_after=value, method="GET")
+    totals.faults_queued["retry_after_hold"] += 1
+    wait = rng.choice([0.2, 0.4])
+    bound = wait + FINAL_READ_SECONDS + 1.0  # generous: far below every hold asked for
+    started = time.monotonic()
+    problems: list[str] = []
+    if rng.random() < 0.5:
+        hook = FivetranHook()
+        waiter = SyncWaiter(
+            ids[0],
+            baseline="2026-01-01T00:00:00Z",
+            poll_interval=0.05,
+            deadline=time.time() + wait,
+            started_at=time.time(),
+        )
+        events = [wait_blocking(hook, waiter, _QUIET)]
+        budget = hook.settings.budget
+        hook.close()
+    else:
+        deadline = epoch_to_iso(time.time() + wait)
+
+        async def shared() -> list[dict[str, Any]]:
+            async def one(cid: str) -> dict[str, Any]:
+                trigger = FivetranSyncTrigger(
+                    cid, baseline=EDGE_BASELINE, poll_interval=0.05, deadline=deadline, group_id=group
+                )
+                async for event in trigger.run():
+                    return dict(event.payload)
+                return {"status": "no event"}
+
+            return await asyncio.wait_for(asyncio.gather(*(one(cid) for cid in ids)), 60)
+
+        events = asyncio.run(shared())
+        budget = FivetranHook().settings.budget
+    elapsed = time.monotonic() - started
+    if elapsed > bound:
+        problems.append(f"hold {value!r}: the wait took {elapsed:.1f} s for a {wait} s deadline")
+    if any(event.get("status") not in ("success", "failed", "timeout") for event in events):
+        problems.append(f"hold {value!r}: outcomes {[event.get('status') for event in events]}")
+    if budget.blocked_until > time.time() + EDGE_MAX_RETRY_AFTER:
+        problems.append(f"hold {value!r}: polls held {budget.blocked_until - time.time():.0f} s, above the cap")
+    budget.blocked_until = 0.0  # the next trial starts unheld
+    if sim.faults.pending == [] or any(f.hits for f in sim.faults.pending):
+        totals.faults_hit["retry_after_hold"] += 1
+    totals.outcomes[f"hold {'/'.join(sorted({e.get('status', '?') for e in events}))}"] += 1
+    return problems
+
+
+def _cursor_trial(sim: FivetranSimulator, rng: random.Random, index: int, totals: Totals) -> list[str]:
+    from fivetran_provider.exceptions import FivetranError, FivetranPagingError
+    from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook
+    from fivetran_provider.hooks.core import MAX_PAGES
+
+    group = f"cursor_{index}"
+    sim.add_connections(rng.choice([1, 3]), group_id=group)
+    mode = rng.choice(["repeat", "endless"])
+    fault = sim.faults.broken_cursor(mode, count=rng.choice([1, 5, 50, None]))
+    totals.faults_queued[f"cursor_{mode}"] += 1
+    sim.clear_requests()
+    problems: list[str] = []
+    try:
+        if rng.random() < 0.5:
+            hook = FivetranHook()
+            hook.list_connections(group_id=group)
+            hook.close()
+        else:
+
+            async def listing() -> Any:
+                hook = FivetranAsyncHook()
+                try:
+                    return await hook.alist_group_connections(group)
+                finally:
+                    await hook.aclose()
+
+            asyncio.run(listing())
+        totals.outcomes["cursor listed"] += 1
+    except FivetranPagingError:
+        totals.outcomes["cursor paging error"] += 1
+    except FivetranError as error:
+        problems.append(f"cursor {mode}: {type(error).__name__}: {error}")
+    sent = len(sim.requests_for("GET", "/v1/connections"))
+    if sent > MAX_PAGES:
+        problems.append(f"cursor {mode}: {sent} requests for one listing")
+    if fault.hits:
+        totals.faults_hit[f"cursor_{mode}"] += 1
+    sim.faults.clear()
+    return problems
+
+
+def _header_trial(sim: FivetranSimulator, rng: random.Random, index: int, totals: Totals) -> list[str]:
+    from fivetran_provider.exceptions import FivetranError
+    from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook
+
+    connection_id = f"headers_{index}"
+    sim.add_connection(connection_id)
+    header = rng.choice(["X-Rate-Limit-Remaining", "X-Rate-Limit", "Retry-After"])
+    value = _hostile_number(rng)
+    if rng.random() < 0.3:
+        sim.faults.rate_limit(count=1, retry_after=value if header == "Retry-After" else 1, method="GET")
+    fault = sim.faults.with_headers({header: value}, count=1, method="GET")
+    totals.faults_queued["hostile_header"] += 1
+    problems: list[str] = []
+    hook = FivetranHook()
+    try:
+        if rng.random() < 0.5:
+            hook.get_connection_details(connection_id)
+        else:
+
+            async def read() -> Any:
+                other = FivetranAsyncHook()
+                try:
+                    return await other.aget_connection_details(connection_id)
+                finally:
+                    await other.aclose()
+
+            asyncio.run(read())
+        totals.outcomes["header read"] += 1
+    except FivetranError:
+        totals.outcomes["header typed error"] += 1
+    except Exception as error:  # the finding: raw ValueError from a header
+        problems.append(f"{header}: {value[:20]!r}: {type(error).__name__}")
+    budget = hook.settings.budget
+    for number in (budget.remaining, budget.limit):
+        if number is not None and not (isinstance(number, int) and 0 <= number < 10**12):
+            problems.append(f"{header}: {value[:20]!r} recorded as {number!r}")
+    if budget.blocked_until > time.time() + EDGE_MAX_RETRY_AFTER:
+        problems.append(f"{header}: {value[:20]!r} held polls {budget.blocked_until - time.time():.0f} s")
+    budget.blocked_until = 0.0
+    hook.close()
+    if fault.hits:
+        totals.faults_hit["hostile_header"] += 1
+    sim.faults.clear()
+    return problems
+
+
+_QUIET = logging.getLogger("tests.soak")
+
+
+def test_edge_fault_soak(
+    simulator: FivetranSimulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fivetran_provider import budget as budget_module
+
+    budget_module.forget_budgets()
+    monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", simulator.airflow_connection_json(extra=EDGE_SETTINGS))
+    rng = random.Random(SEED + 1)
+    totals = Totals()
+    plan = ["hold"] * EDGE_HOLD_TRIALS + ["cursor"] * EDGE_CURSOR_TRIALS + ["header"] * EDGE_HEADER_TRIALS
+    rng.shuffle(plan)
+    trial = {"hold": _hold_trial, "cursor": _cursor_trial, "header": _header_trial}
+    started = time.monotonic()
+    for index, kind in enumerate(plan):
+        simulator.faults.clear()
+        problems = trial[kind](simulator, rng, index, totals)
+        totals.trials[kind] += 1
+        totals.violations += [f"trial {index} ({kind}): {problem}" for problem in problems]
+    simulator.faults.clear()
+    budget_module.forget_budgets()
+    seconds = time.monotonic() - started
+    summary = (
+        f"edge fault soak seed={SEED + 1}: trials={sum(totals.trials.values())} {dict(totals.trials)}; "
+        f"faults queued={sum(totals.faults_queued.values())} {dict(totals.faults_queued)}; "
+        f"faults hit={sum(totals.faults_hit.values())} {dict(totals.faults_hit)}; "
+        f"outcomes={dict(totals.outcomes)}; violations={len(totals.violations)}; seconds={seconds:.1f}"
+    )
+    with capsys.disabled():
+        print("\n" + summary)
+    assert sum(totals.trials.values()) >= 200  # with the workflow soak above: over 400 trials
+    assert all(totals.faults_hit[kind] > 0 for kind in totals.faults_queued), summary
     assert not totals.violations, summary + "\n" + "\n".join(totals.violations[:20])

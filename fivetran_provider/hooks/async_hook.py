@@ -12,8 +12,10 @@ from fivetran_provider.exceptions import FivetranAPIError, FivetranDeadlineError
 from fivetran_provider.hooks.async_pool import AsyncClientPool, PoolKey, borrow_pool, release_pool
 from fivetran_provider.hooks.core import (
     ClientSettings,
+    PageGuard,
     Remaining,
     VerifiedSend,
+    call_seconds,
     encode_body,
     envelope_data,
     list_page,
@@ -22,7 +24,7 @@ from fivetran_provider.hooks.core import (
     wait_before_retry,
 )
 from fivetran_provider.hooks.fivetran_hook import LIST_PATH, FivetranHook
-from fivetran_provider.retry import RetryPolicy
+from fivetran_provider.retry import RetryPolicy, passes_deadline
 
 
 class FivetranAsyncHook(FivetranHook):
@@ -138,22 +140,18 @@ class FivetranAsyncHook(FivetranHook):
         attempt = 0
         while True:
             try:
+                deadline = call_seconds(settings, method, path)
                 try:
-                    response = await client.request(
-                        method,
-                        path,
-                        content=payload,
-                        params=params,
-                        follow_redirects=False,
-                        deadline=settings.call_deadline,
+                    response, content, headers = await client.fetch(
+                        method, path, content=payload, params=params, deadline=deadline
                     )
-                    text = response.text
                 except asyncio.TimeoutError:
-                    raise FivetranDeadlineError(method, path, settings.call_deadline) from None
+                    raise FivetranDeadlineError(method, path, deadline) from None
                 except (httpx.HTTPError, httpx.StreamError, OSError, UnicodeError, ValueError) as error:
                     raise FivetranTransportError(method, path, type(error).__name__) from None
-                observe_budget(settings, response.headers)
-                return raise_for_response(response.status_code, text, response.headers, method, path)
+                observe_budget(settings, headers, response.status_code)
+                text = content.decode("utf-8", errors="replace")
+                return raise_for_response(response.status_code, text, headers, method, path)
             except (FivetranTransportError, FivetranAPIError) as error:
                 attempt += 1
                 wait = wait_before_retry(policy, error, method, path, attempt)
@@ -174,13 +172,17 @@ class FivetranAsyncHook(FivetranHook):
 
         :param group_id: the group (destination) id.
         :param page_size: items per page (1 to 1000).
+        :raises FivetranPagingError: a cursor repeated or the listing ran past
+            :data:`~fivetran_provider.hooks.core.MAX_PAGES` pages.
         """
         fields.validate_connection_id(group_id, "group_id")
         params: dict[str, Any] = {"group_id": group_id, "limit": page_size}
         items: list[dict[str, Any]] = []
+        guard = PageGuard(LIST_PATH, params)
         while True:
             page, cursor = list_page(await self.arequest("GET", LIST_PATH, params=params), LIST_PATH)
             items.extend(page)
+            cursor = guard.next_cursor(cursor)
             if cursor is None:
                 return items
             params["cursor"] = cursor
@@ -223,7 +225,7 @@ class FivetranAsyncHook(FivetranHook):
                 return await self.arequest(method, path, body=plan.body)
             except (FivetranTransportError, FivetranAPIError) as error:
                 wait = plan.wait_before_reading(error)
-                if wait is None:
+                if wait is None or passes_deadline(wait):
                     raise
                 await asyncio.sleep(wait)
                 verified = plan.judge(await self._aread_back(plan, error, connection_id))

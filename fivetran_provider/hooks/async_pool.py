@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from fivetran_provider.hooks.answer import ACCEPT_ENCODING, AnswerBody
 from fivetran_provider.hooks.core import ACCEPT, USER_AGENT, ClientSettings
 
 if TYPE_CHECKING:
@@ -24,6 +25,23 @@ MAX_CONCURRENT_REQUESTS = 64
 
 # ---------------------------------------------------------------------- async HTTP clients
 
+_LOCATION = "fivetran_provider.location"
+
+
+async def _set_location_aside(response: httpx.Response) -> None:
+    """Move a redirect's ``Location`` out of the headers before httpx parses it.
+
+    Redirects are never followed, yet httpx builds the next request from ``Location`` and fails
+    on a malformed one (``http://[::1/v1``) as if the answer never came. Set aside, it reaches
+    the redirect error instead, which is raised once and never retried.
+
+    :param response: an answer, before httpx looks for a redirect.
+    """
+    if 300 <= response.status_code < 400 and "Location" in response.headers:
+        response.extensions[_LOCATION] = response.headers["Location"]
+        del response.headers["Location"]
+
+
 PoolKey = tuple[asyncio.AbstractEventLoop, str, str, float, float]
 
 
@@ -33,7 +51,7 @@ class AsyncClientPool:
     Clients are built on demand, up to ``size``; once all are busy, further requests wait for
     one to come free, first come first served. All clients share one TLS context, so the CA
     bundle is loaded once per pool rather than once per client. Offers the part of
-    ``httpx.AsyncClient`` the async hook uses (``request``, ``aclose``).
+    ``httpx.AsyncClient`` the async hook uses (:meth:`fetch`, :meth:`aclose`).
 
     :param settings: the base URL, credentials and timeouts of every client.
     :param size: the most clients, i.e. requests in flight at once (``None``:
@@ -58,9 +76,15 @@ class AsyncClientPool:
         client = httpx.AsyncClient(
             base_url=settings.base_url,
             auth=(settings.api_key, settings.api_secret),
-            headers={"Accept": ACCEPT, "Content-Type": "application/json", "User-Agent": USER_AGENT},
+            headers={
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+            },
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             verify=self._tls,
+            event_hooks={"response": [_set_location_aside]},
         )
         self.clients.append(client)
         return client
@@ -77,23 +101,44 @@ class AsyncClientPool:
         if self._tls is None:
             self._tls = tls
 
-    async def request(self, method: str, url: str, *, deadline: float | None = None, **kwargs: Any) -> httpx.Response:
-        """Send one request on a free client; the response body is read before the client is freed.
+    async def fetch(
+        self, method: str, url: str, *, deadline: float, **kwargs: Any
+    ) -> tuple[httpx.Response, bytes, httpx.Headers]:
+        """Send one request on a free client and read its body, bounded, within ``deadline`` seconds.
+
+        The raw body is decoded by :class:`~fivetran_provider.hooks.answer.AnswerBody` (size cap,
+        answers cut short), exactly as in the synchronous client. A redirect's ``Location`` is
+        handed back in the headers but never parsed by the HTTP library.
 
         :param method: HTTP method.
         :param url: path relative to the base URL.
-        :param deadline: seconds the request may take once a client is free (the wait for a free
-            client does not count); ``asyncio.TimeoutError`` when it is over.
-        :param kwargs: further arguments of ``httpx.AsyncClient.request``.
+        :param deadline: seconds the request may take once a client is free; ``asyncio.TimeoutError`` after.
+        :param kwargs: further arguments of ``httpx.AsyncClient.build_request``.
+        :return: the response (body closed), the decoded body and the headers.
         """
         if self._idle.empty() and len(self.clients) < self.size:
             client = self._new_client()
         else:
             client = await self._idle.get()
+
+        async def exchange() -> tuple[httpx.Response, bytes, httpx.Headers]:
+            response = await client.send(client.build_request(method, url, **kwargs), stream=True)
+            try:
+                body = AnswerBody(response.status_code, response.headers, method, url)
+                async for chunk in response.aiter_raw():
+                    body.feed(chunk)
+                content = body.finish()
+            finally:
+                await response.aclose()
+            headers = response.headers
+            location = response.extensions.get(_LOCATION)
+            if location is not None:
+                headers = headers.copy()
+                headers["Location"] = location
+            return response, content, headers
+
         try:
-            if deadline is None:
-                return await client.request(method, url, **kwargs)
-            return await asyncio.wait_for(client.request(method, url, **kwargs), deadline)
+            return await asyncio.wait_for(exchange(), deadline)
         finally:
             self._idle.put_nowait(client)
 

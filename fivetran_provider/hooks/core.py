@@ -11,6 +11,7 @@ import ipaddress
 import json
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +23,12 @@ from fivetran_provider.budget import DEFAULT_RESERVE, RateBudget, budget_for
 from fivetran_provider.exceptions import (
     FivetranAPIError,
     FivetranConfigurationError,
+    FivetranDeadlineError,
     FivetranOutcomeUnknownError,
+    FivetranPagingError,
     FivetranRateLimitError,
     FivetranRedirectError,
+    FivetranServerError,
     FivetranTransportError,
     FivetranUnexpectedResponseError,
     FivetranValidationError,
@@ -32,7 +36,8 @@ from fivetran_provider.exceptions import (
     short_error,
     shown_value,
 )
-from fivetran_provider.retry import RETRY, RetryPolicy, parse_retry_after
+from fivetran_provider.headers import retry_after_for
+from fivetran_provider.retry import FINAL_READ_SECONDS, RETRY, RetryPolicy, give_up_at, passes_deadline
 
 log = logging.getLogger("fivetran_provider.hooks")
 
@@ -133,6 +138,10 @@ def raise_for_response(status: int, text: str, headers: Mapping[str, str], metho
     :param method: the request method.
     :param path: the request path.
     """
+    if status < 200:
+        # Fivetran never switches protocols nor answers 1xx as a final answer: whatever answered
+        # did not speak its API, and nothing says whether the request was applied.
+        raise FivetranTransportError(method, path, f"unexpected informational answer HTTP {status}")
     if 300 <= status < 400:
         raise redirect_error(status, headers, method, path)
     try:
@@ -161,9 +170,12 @@ def raise_for_response(status: int, text: str, headers: Mapping[str, str], metho
             message,
             method=method,
             path=path,
-            retry_after=parse_retry_after(headers.get("Retry-After")),
+            retry_after=retry_after_for(status, headers, now=time.time()),
         )
-    raise error_class(status, code if isinstance(code, str) else None, message, method=method, path=path)
+    error = error_class(status, code if isinstance(code, str) else None, message, method=method, path=path)
+    if isinstance(error, FivetranServerError):
+        error.retry_after = retry_after_for(status, headers, now=time.time())
+    raise error
 
 
 def envelope_data(envelope: Mapping[str, Any], method: str, path: str) -> dict[str, Any]:
@@ -185,18 +197,91 @@ def envelope_data(envelope: Mapping[str, Any], method: str, path: str) -> dict[s
     return data
 
 
-def list_page(envelope: Mapping[str, Any], path: str) -> tuple[list[dict[str, Any]], str | None]:
+def list_page(envelope: Mapping[str, Any], path: str) -> tuple[list[dict[str, Any]], Any]:
     """Read one page of a list answer: its items and the cursor of the next page.
 
     :param envelope: the parsed response body of ``GET {path}``.
     :param path: the request path.
-    :return: the page's objects, and the ``next_cursor`` to send for the next page (``None``: last page).
+    :return: the page's objects, and its ``next_cursor`` as given (``None``: last page; check it
+        with :class:`PageGuard`).
     """
     data = envelope_data(envelope, "GET", path)
     items = data.get("items")
     if not isinstance(items, list):
         raise FivetranUnexpectedResponseError(200, None, "list has no 'items' array", method="GET", path=path)
-    return [item for item in items if isinstance(item, dict)], data.get("next_cursor") or None
+    cursor = data.get("next_cursor")
+    return [item for item in items if isinstance(item, dict)], None if cursor in (None, "") else cursor
+
+
+#: The most pages one listing is read for: 100,000 connections at the largest page size, more than
+#: any account has. A listing that goes on (or whose cursor repeats) ends with
+#: :class:`~fivetran_provider.exceptions.FivetranPagingError` instead of spending the account's
+#: hourly API budget.
+MAX_PAGES = 100
+#: The longest ``next_cursor`` followed (Fivetran's are a few dozen characters).
+MAX_CURSOR_LENGTH = 4096
+
+
+class PageGuard:
+    """Keeps one listing finite: every cursor new, at most :data:`MAX_PAGES` pages.
+
+    :param path: the listing's request path.
+    :param params: its query parameters (named in the error, cursor left out).
+    :param max_pages: the most pages to read.
+    """
+
+    def __init__(self, path: str, params: Mapping[str, Any], max_pages: int = MAX_PAGES) -> None:
+        query = "&".join(f"{key}={value}" for key, value in params.items() if key != "cursor")
+        self.path = path
+        self.listing = f"GET {path}" + (f"?{query}" if query else "")
+        self.max_pages = max_pages
+        self.pages = 0
+        self.seen: set[str] = set()
+
+    def next_cursor(self, cursor: Any) -> str | None:
+        """Count one page read and check the cursor it gave: the cursor to send next, or ``None`` at the end.
+
+        :param cursor: the page's ``next_cursor``.
+        :raises FivetranPagingError: the cursor repeats, is not text, or the listing is too long.
+        """
+        self.pages += 1
+        if cursor is None:
+            return None
+        if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_LENGTH:
+            raise FivetranPagingError(self.listing, self.pages, "next_cursor is not a usable cursor", path=self.path)
+        if cursor in self.seen:
+            raise FivetranPagingError(self.listing, self.pages, "next_cursor repeated an earlier one", path=self.path)
+        if self.pages >= self.max_pages:
+            raise FivetranPagingError(
+                self.listing,
+                self.pages,
+                f"more than {self.max_pages} pages (the most a listing is read for)",
+                path=self.path,
+            )
+        self.seen.add(cursor)
+        return cursor
+
+
+def call_seconds(settings: ClientSettings, method: str, path: str) -> float:
+    """Seconds one call may take: the call deadline, shortened to what is left of the wait it serves.
+
+    The last reading of a wait, at its deadline, gets up to
+    :data:`~fivetran_provider.retry.FINAL_READ_SECONDS`; a call later than that is not sent.
+
+    :param settings: the client's settings.
+    :param method: the request method (for the error).
+    :param path: the request path (for the error).
+    :raises FivetranDeadlineError: the wait's deadline (:func:`~fivetran_provider.retry.deadline_scope`)
+        and its final read have passed.
+    """
+    seconds = settings.call_deadline
+    at = give_up_at()
+    if at is None:
+        return seconds
+    left = at + FINAL_READ_SECONDS - time.time()
+    if left <= 0:
+        raise FivetranDeadlineError(method, path, 0.0)
+    return min(seconds, left, max(at - time.time(), 0.0) + FINAL_READ_SECONDS)
 
 
 def positive_seconds(name: str, value: Any) -> float:
@@ -243,6 +328,8 @@ def retry_wait(
         return None
     if isinstance(error, FivetranRateLimitError):
         return policy.rate_limit_wait(error.retry_after, attempt)
+    if isinstance(error, FivetranServerError) and error.retry_after is not None:
+        return policy.rate_limit_wait(error.retry_after, attempt)
     return policy.backoff(attempt)
 
 
@@ -278,22 +365,38 @@ class ClientSettings:
         return f"ClientSettings(base_url={self.base_url!r}, api_key=<hidden>, api_secret=<hidden>)"
 
 
-def observe_budget(settings: ClientSettings, headers: Mapping[str, str]) -> None:
+def observe_budget(settings: ClientSettings, headers: Mapping[str, str], status: int) -> None:
     """Record an answer's rate-limit headers in the account's budget; warn when it falls below the reserve.
+
+    A ``Retry-After`` counts only on a 429 or 503, and holds the account's polls back at most
+    the policy's ``max_retry_after``.
 
     :param settings: the client's settings (their :attr:`~ClientSettings.budget` is the account's).
     :param headers: the response headers.
+    :param status: the answer's HTTP status.
     """
     budget = settings.budget
-    if budget.observe(headers):
+    if budget.observe(headers, status=status, max_hold=settings.retry_policy.max_retry_after):
         log.warning("Fivetran API quota is low: %s of %s requests left this hour", budget.remaining, budget.limit)
 
 
 def wait_before_retry(
     policy: RetryPolicy, error: FivetranTransportError | FivetranAPIError, method: str, path: str, attempt: int
 ) -> float | None:
-    """:func:`retry_wait`, saying in the log what is retried and when."""
+    """:func:`retry_wait`, saying in the log what is retried and when.
+
+    Gives up (``None``) when the wait would end after the deadline of the wait this request
+    serves (:func:`~fivetran_provider.retry.deadline_scope`).
+    """
     wait = retry_wait(policy, error, method, attempt)
+    if wait is not None and passes_deadline(wait):
+        log.warning(
+            "%s %s failed (%s); not retrying: the wait it serves ends before the retry would be sent",
+            method,
+            path,
+            short_error(error),
+        )
+        return None
     if wait is not None:
         log.warning(
             "%s %s failed (%s); retry %d of %d in %.2f s",

@@ -20,6 +20,7 @@ from fivetran_provider.exceptions import (
     FivetranValidationError,
     short_error,
 )
+from fivetran_provider.hooks.answer import ACCEPT_ENCODING, READ_SIZE, AnswerBody
 from fivetran_provider.hooks.core import (
     ACCEPT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -27,8 +28,10 @@ from fivetran_provider.hooks.core import (
     DEFAULT_READ_TIMEOUT,
     USER_AGENT,
     ClientSettings,
+    PageGuard,
     Remaining,
     VerifiedSend,
+    call_seconds,
     encode_body,
     envelope_data,
     list_page,
@@ -38,7 +41,7 @@ from fivetran_provider.hooks.core import (
     resolve_base_url,
     wait_before_retry,
 )
-from fivetran_provider.retry import RetryPolicy
+from fivetran_provider.retry import RetryPolicy, passes_deadline
 
 if TYPE_CHECKING:
     import requests  # imported when the first session is built: DAG files that only build operators skip it
@@ -51,11 +54,13 @@ POOL_SIZE = 64
 
 
 def _read_body(response: requests.Response, deadline_at: float, method: str, path: str, deadline: float) -> bytes:
-    """Read a streamed answer piece by piece, giving up once the call deadline has passed.
+    """Read a streamed answer piece by piece, bounded in time and size.
 
-    Each socket read is bounded by the read timeout, and the deadline is checked between reads,
-    so an answer dripping in a byte at a time ends with
+    Each socket read is bounded by the read timeout (and the call's watchdog), and the deadline
+    is checked between reads, so an answer dripping in a byte at a time ends with
     :class:`~fivetran_provider.exceptions.FivetranDeadlineError` instead of holding the worker.
+    The raw bytes are decoded by :class:`~fivetran_provider.hooks.answer.AnswerBody`, which
+    caps the decoded size and tells an answer cut short.
 
     :param response: a response opened with ``stream=True``.
     :param deadline_at: ``time.monotonic()`` value by which the answer must be complete.
@@ -64,17 +69,16 @@ def _read_body(response: requests.Response, deadline_at: float, method: str, pat
     :param deadline: the deadline in seconds (for the error message).
     """
     raw = response.raw
-    read_piece = getattr(raw, "read1", None)
-    pieces: list[bytes] = []
+    body = AnswerBody(response.status_code, response.headers, method, path)
     while True:
         if time.monotonic() > deadline_at:
             raise FivetranDeadlineError(method, path, deadline)
-        piece = read_piece(decode_content=True) if read_piece else raw.read(decode_content=True)
+        piece = raw.read1(READ_SIZE, decode_content=False)
         if not piece:
             if time.monotonic() > deadline_at:
                 raise FivetranDeadlineError(method, path, deadline)
-            return b"".join(pieces)
-        pieces.append(piece)
+            return body.finish()
+        body.feed(piece)
 
 
 class FivetranHook(BaseHook):
@@ -88,8 +92,10 @@ class FivetranHook(BaseHook):
     ``jitter``.
 
     One ``requests.Session`` per hook keeps connections alive across calls. Every request sends
-    ``Accept: application/json;version=2``. HTTP 429 waits for ``Retry-After`` (up to
-    ``max_retry_after``), 5xx and network errors retry with exponential backoff and jitter.
+    ``Accept: application/json;version=2``. HTTP 429 (and a 503 that says how long) waits for
+    ``Retry-After`` (up to ``max_retry_after``), 5xx and network errors retry with exponential
+    backoff and jitter. Inside a wait (:func:`~fivetran_provider.retry.deadline_scope`) no call or
+    retry runs past the wait's deadline. Answers are read at most 32 MiB once decompressed.
     Redirects are never followed. A request with a side effect (PATCH, ``POST /sync``,
     ``POST /resync``) whose outcome is unknown is never re-sent blindly: the connection is read
     and compared with the baseline read before the request (:mod:`fivetran_provider.outcome`),
@@ -235,13 +241,21 @@ class FivetranHook(BaseHook):
     def session(self) -> requests.Session:
         """One keep-alive session with auth and headers, shared by every call of this hook."""
         import requests
-        from requests.adapters import HTTPAdapter
+
+        from fivetran_provider.hooks.watchdog import WatchedAdapter
 
         settings = self.settings
         session = requests.Session()
         session.auth = (settings.api_key, settings.api_secret)
-        session.headers.update({"Accept": ACCEPT, "Content-Type": "application/json", "User-Agent": USER_AGENT})
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
+        session.headers.update(
+            {
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+            }
+        )
+        adapter = WatchedAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -264,31 +278,46 @@ class FivetranHook(BaseHook):
         :param payload: the body, already serialised.
         :param params: query parameters.
         """
+        import requests
+
+        from fivetran_provider.hooks.watchdog import CallWatch
+
         settings = self.settings
-        deadline = settings.call_deadline
+        deadline = call_seconds(settings, method, path)
+        session = self.session
         started = time.monotonic()
+        watch = CallWatch(deadline)
         try:
-            response = self.session.request(
-                method,
-                settings.base_url + path,
-                data=payload,
-                params=params,
-                timeout=(min(settings.connect_timeout, deadline), min(settings.read_timeout, deadline)),
-                allow_redirects=False,
-                stream=True,
+            # The adapter is called directly: Session.request would parse a redirect's Location
+            # (and fail on a malformed one) although redirects are never followed.
+            prepared = session.prepare_request(
+                requests.Request(method, settings.base_url + path, data=payload, params=params)
             )
-            try:
-                content = _read_body(response, started + deadline, method, path, deadline)
-            finally:
-                response.close()
-        except FivetranTransportError:
+            url = prepared.url or settings.base_url
+            environment = session.merge_environment_settings(url, {}, True, None, None)
+            with watch:
+                response = session.get_adapter(url).send(
+                    prepared,
+                    stream=True,
+                    timeout=(min(settings.connect_timeout, deadline), min(settings.read_timeout, deadline)),
+                    verify=True if environment["verify"] is None else environment["verify"],
+                    cert=environment["cert"],
+                    proxies=environment["proxies"],
+                )
+                try:
+                    content = _read_body(response, started + deadline, method, path, deadline)
+                finally:
+                    response.close()
+        except (FivetranTransportError, FivetranAPIError):
+            if watch.fired:
+                raise FivetranDeadlineError(method, path, deadline) from None
             raise
         except Exception as error:  # requests, urllib3, http.client and socket errors alike: no answer
-            if time.monotonic() - started >= deadline:
+            if watch.fired or time.monotonic() - started >= deadline:
                 raise FivetranDeadlineError(method, path, deadline) from None
             raise FivetranTransportError(method, path, type(error).__name__) from None
         log.debug("%s %s -> %s in %.3f s", method, path, response.status_code, time.monotonic() - started)
-        observe_budget(settings, response.headers)
+        observe_budget(settings, response.headers, response.status_code)
         text = content.decode("utf-8", errors="replace")
         return raise_for_response(response.status_code, text, response.headers, method, path)
 
@@ -416,7 +445,7 @@ class FivetranHook(BaseHook):
                 return envelope
             except (FivetranTransportError, FivetranAPIError) as error:
                 wait = plan.wait_before_reading(error)
-                if wait is None:
+                if wait is None or passes_deadline(wait):
                     raise
                 time.sleep(wait)
                 verified = plan.judge(self._read_back(plan, error, connection_id))
@@ -445,6 +474,9 @@ class FivetranHook(BaseHook):
     ) -> list[dict[str, Any]]:
         """List connections, following ``next_cursor`` until the last page.
 
+        A cursor that repeats, or a listing longer than :data:`~fivetran_provider.hooks.core.MAX_PAGES`
+        pages, ends with :class:`~fivetran_provider.exceptions.FivetranPagingError`.
+
         :param group_id: only connections of this group (destination).
         :param schema: only the connection with this exact schema (connection name).
         :param page_size: items per page (1 to 1000).
@@ -467,9 +499,11 @@ class FivetranHook(BaseHook):
         if schema:
             params["schema"] = schema
         items: list[dict[str, Any]] = []
+        guard = PageGuard(LIST_PATH, params)
         while True:
             page, cursor = list_page(self.request("GET", LIST_PATH, params=params), LIST_PATH)
             items.extend(page)
+            cursor = guard.next_cursor(cursor)
             if cursor is None:
                 return items
             params["cursor"] = cursor

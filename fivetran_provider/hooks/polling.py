@@ -26,8 +26,12 @@ needs (``status``, ``succeeded_at``, ``failed_at``, ``paused``, ``schedule_type`
 * a connection missing from its group's list is read alone: deleted (404) or moved to another
   group, its wait ends with an error that says so;
 * when the account's remaining budget falls below the reserve, intervals are stretched in
-  proportion (:mod:`fivetran_provider.budget`), and after a 429 no read is sent before its
-  ``Retry-After``;
+  proportion (:mod:`fivetran_provider.budget`), and after a 429 (or 503) no read is sent before
+  its ``Retry-After`` (at most the retry policy's ``max_retry_after``; the account's budget logs
+  the hold once). A hold never keeps a wait past its deadline: a subscription whose deadline
+  comes during the hold gets a reading that says so, without a request, and its wait ends;
+* a group whose listing does not end (a repeating cursor) is read connection by connection
+  from then on;
 * a cancelled trigger leaves (:meth:`SharedPoller.leave`); when the last one leaves, the poller
   stops and its in-flight reads are cancelled.
 
@@ -40,14 +44,23 @@ loop's pool of HTTP clients, so the same retry rules apply. Nothing here holds c
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from fivetran_provider.exceptions import FivetranNotFoundError, FivetranSyncError
+from fivetran_provider.exceptions import (
+    FivetranNotFoundError,
+    FivetranPagingError,
+    FivetranRateLimitError,
+    FivetranSyncError,
+)
 from fivetran_provider.hooks.async_pool import pool_key
 from fivetran_provider.links import connection_dashboard_url
+from fivetran_provider.retry import deadline_scope
+
+log = logging.getLogger("fivetran_provider.hooks")
 
 if TYPE_CHECKING:
     from fivetran_provider.budget import RateBudget
@@ -169,7 +182,7 @@ class SharedPoller:
         self.budget = budget
         self.members: dict[Subscription, None] = {}  # insertion-ordered set
         self.groups: dict[str, dict[Subscription, None]] = {}
-        self.group_pages: dict[str, int] = {}  # pages the group's list took last time
+        self.group_pages: dict[str, float] = {}  # pages the group's list took last time
         self.requests = 0  # requests started (for benchmarks and tests)
         self.list_requests = 0
         self.single_requests = 0
@@ -309,12 +322,40 @@ class SharedPoller:
                     self._dispatch(ready, now)
                     continue
                 if due_now:
-                    next_due = hold
+                    next_due = self._hold_back(ready, now, hold)
+                    if next_due <= now:
+                        continue
                 await self._sleep_until(next_due)
         finally:
             self._task = None
             if not self.members and _pollers.get(self.key) is self:
                 del _pollers[self.key]
+
+    def _hold_back(self, ready: list[Subscription], now: float, hold: float) -> float:
+        """While a ``Retry-After`` holds polls back: end the waits whose deadline came, say when to look again.
+
+        A due subscription whose deadline has passed gets a reading that carries the hold as its
+        error (no request is sent), so its waiter ends the wait at its deadline.
+
+        :param ready: the subscriptions waiting for a reading.
+        :param now: current POSIX time.
+        :param hold: when the hold ends.
+        :return: when to look again: the hold's end or the next deadline of a due subscription.
+        """
+        expired = [sub for sub in ready if sub.due <= now and sub.deadline is not None and sub.deadline <= now]
+        if expired:
+            held = FivetranRateLimitError(
+                429,
+                "TooManyRequests",
+                f"polls held back by Fivetran's Retry-After for {hold - now:.1f} s more; not read before the deadline",
+                method="GET",
+                path="/v1/connections",
+                retry_after=hold - now,
+            )
+            self._deliver(expired, Reading(now, None, held))
+            return now
+        deadlines = [sub.deadline for sub in ready if sub.due <= now and sub.deadline is not None]
+        return min([hold, *deadlines])
 
     def _dispatch(self, ready: list[Subscription], now: float) -> None:
         """Start the reads of every group with a due subscription."""
@@ -411,7 +452,15 @@ class SharedPoller:
         self.requests += 1
         self.list_requests += 1
         try:
-            items = await hook.alist_group_connections(group_id, page_size=PAGE_SIZE)
+            with deadline_scope(_latest_deadline(subs), replace=True):
+                items = await hook.alist_group_connections(group_id, page_size=PAGE_SIZE)
+        except FivetranPagingError as error:  # the listing is broken; single reads still work
+            log.warning("%s; reading the connections of group %s one by one from now on", error, group_id)
+            self.group_pages[group_id] = math.inf
+            await asyncio.gather(
+                *(self._read_one(same, expected_group=group_id) for same in _by_connection(subs).values())
+            )
+            return
         except Exception as error:  # judged by each waiter: transient ones keep the waits going
             self._deliver(subs, Reading(polled_at, None, error))
             return
@@ -450,7 +499,8 @@ class SharedPoller:
         self.requests += 1
         self.single_requests += 1
         try:
-            connection = await hook.aget_connection_details(sub.connection_id)
+            with deadline_scope(_latest_deadline(subs), replace=True):
+                connection = await hook.aget_connection_details(sub.connection_id)
         except FivetranNotFoundError as error:
             if missing_from is not None:
                 error = FivetranNotFoundError(
@@ -480,6 +530,17 @@ class SharedPoller:
         sub.group_id = group_id
         if sub in self.members:
             self.groups.setdefault(group_id, {})[sub] = None
+
+
+def _latest_deadline(subs: list[Subscription]) -> float | None:
+    """The deadline a read serving ``subs`` must keep: the latest of theirs (``None`` if one has none).
+
+    Each wait also bounds its own share (the trigger stops waiting at its deadline).
+    """
+    deadlines = [sub.deadline for sub in subs]
+    if not deadlines or any(deadline is None for deadline in deadlines):
+        return None
+    return max(d for d in deadlines if d is not None)
 
 
 def _by_connection(subs: list[Subscription]) -> dict[str, list[Subscription]]:

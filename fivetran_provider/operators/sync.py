@@ -36,6 +36,7 @@ from fivetran_provider.lineage import SyncLineageMixin
 from fivetran_provider.links import FivetranConnectionLink, connection_dashboard_url
 from fivetran_provider.lookup import check_target, resolve_connection_id
 from fivetran_provider.operators._common import CheckedArgumentsMixin, boolean, is_templated, optional_id
+from fivetran_provider.retry import deadline_scope
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
@@ -89,7 +90,8 @@ def poll_once(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> tuple[WaitSte
     step: WaitStep
     connection: dict[str, Any] | None = None
     try:
-        connection = hook.get_connection_details(waiter.connection_id)
+        with deadline_scope(waiter.deadline):
+            connection = hook.get_connection_details(waiter.connection_id)
     except FivetranError as error:
         step = waiter.observe_error(error, polled_at)
     else:
@@ -97,7 +99,8 @@ def poll_once(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> tuple[WaitSte
     if step.action == RESUME:
         _note(log, step)
         try:
-            hook.start_sync(waiter.connection_id, force=False)
+            with deadline_scope(waiter.deadline):
+                hook.start_sync(waiter.connection_id, force=False)
         except FivetranError as error:
             step = waiter.observe_error(error, polled_at)
         else:

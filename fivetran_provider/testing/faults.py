@@ -11,8 +11,13 @@ were added. Each fault can be scoped to an HTTP method and/or a path prefix, eit
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
 
 #: Fault kinds answered before the request is looked at (auth included).
 EARLY_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "drop_connection", "redirect")
@@ -20,6 +25,10 @@ EARLY_KINDS: tuple[str, ...] = ("rate_limit", "server_error", "drop_connection",
 #: Fault kinds that let a request with a side effect (PATCH a connection, POST a sync or
 #: re-sync) take effect and then spoil its answer, so the client cannot tell that it worked.
 AFTER_APPLY_KINDS: tuple[str, ...] = ("apply_then_fail", "apply_then_drop", "apply_then_malformed")
+
+#: Fault kinds that reshape the answer once it is built (:func:`shape_answer`): its headers,
+#: a list's cursor, an oversized compressed body, a 1xx status, a body cut short, a dripped head.
+ANSWER_KINDS: tuple[str, ...] = ("headers", "cursor", "oversized", "informational", "cut_short", "drip_head")
 
 #: Shapes of a spoiled success answer for ``apply_then_malformed``: an HTML page, a truncated
 #: JSON body, a body announced as gzip that is not, a success without ``data`` (malformed only
@@ -66,7 +75,7 @@ class Fault:
     :param status: HTTP status to answer with, for error kinds.
     :param code: Fivetran error ``code`` of the answer.
     :param message: error ``message`` of the answer.
-    :param retry_after: ``Retry-After`` seconds, for ``rate_limit``.
+    :param retry_after: ``Retry-After`` value, for ``rate_limit`` (whole seconds, or any text).
     :param seconds: delay, for ``latency`` and ``apply_then_fail``.
     :param body: ``json`` or ``html`` (a non-JSON gateway page), for ``server_error``; one of
         :data:`MALFORMED_BODIES` for ``apply_then_malformed``.
@@ -76,6 +85,7 @@ class Fault:
     :param waiting: requests held by this ``hold`` fault right now.
     :param after: another fault this one waits for: it affects no request until that one has hit
         (e.g. a 429 on the read that verifies a PATCH answered with a 500).
+    :param headers: headers set on the answer, for ``headers``.
     """
 
     kind: str
@@ -85,12 +95,13 @@ class Fault:
     status: int = 500
     code: str | None = None
     message: str | None = None
-    retry_after: int = 1
+    retry_after: int | str = 1
     seconds: float = 0.0
     body: str = "json"
     hits: int = 0
     location: str = ""
     after: Fault | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     gate: threading.Event = field(default_factory=threading.Event, repr=False)
     waiting: int = 0
 
@@ -192,7 +203,7 @@ class FaultInjector:
     def rate_limit(
         self,
         count: int = 1,
-        retry_after: int = 1,
+        retry_after: int | str = 1,
         *,
         method: str | None = None,
         path_prefix: str | None = None,
@@ -201,12 +212,14 @@ class FaultInjector:
         """Answer the next ``count`` requests with 429 ``TooManyRequests`` and ``Retry-After``.
 
         :param count: number of requests affected.
-        :param retry_after: value of the ``Retry-After`` header, whole seconds.
+        :param retry_after: value of the ``Retry-After`` header: whole seconds, or any text (an
+            HTTP date, or something hostile such as ``inf``).
         :param method: only requests with this method.
         :param path_prefix: only requests under this path.
         :param after: only once this other fault has hit (see :class:`Fault`).
         """
-        fault = Fault("rate_limit", count, status=429, retry_after=int(retry_after), after=after)
+        value = retry_after if isinstance(retry_after, str) else int(retry_after)
+        fault = Fault("rate_limit", count, status=429, retry_after=value, after=after)
         return self._add(fault, method, path_prefix)
 
     def server_error(
@@ -381,6 +394,92 @@ class FaultInjector:
         """
         return self._add(Fault("hold", count, seconds=float(timeout)), method, path_prefix)
 
+    def with_headers(
+        self,
+        headers: dict[str, str],
+        count: int | None = 1,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+    ) -> Fault:
+        """Set (or replace) headers on the next ``count`` answers, whatever their status.
+
+        For headers a proxy could add or spoil: ``Retry-After`` on a 200, ``X-Rate-Limit-Remaining: ²``.
+
+        :param headers: header name to value.
+        :param count: number of answers affected; ``None`` until :meth:`clear`.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        return self._add(Fault("headers", count, headers=dict(headers)), method, path_prefix)
+
+    def broken_cursor(
+        self,
+        mode: str = "repeat",
+        count: int | None = None,
+        *,
+        path_prefix: str | None = None,
+    ) -> Fault:
+        """Spoil the ``next_cursor`` of list answers: it repeats (``repeat``) or never ends (``endless``).
+
+        :param mode: ``repeat``: every page names the same next cursor; ``endless``: every page
+            names a new one, for ever.
+        :param count: number of list answers affected; ``None`` until :meth:`clear`.
+        :param path_prefix: only lists under this path.
+        """
+        if mode not in ("repeat", "endless"):
+            raise ValueError("mode must be 'repeat' or 'endless'")
+        return self._add(Fault("cursor", count, body=mode), "GET", path_prefix)
+
+    def oversized(
+        self, megabytes: int = 40, count: int = 1, *, method: str | None = None, path_prefix: str | None = None
+    ) -> Fault:
+        """Answer the next ``count`` requests 200 with a small gzip body that inflates to ``megabytes`` MiB.
+
+        :param megabytes: size of the body once decompressed.
+        :param count: number of requests affected.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        return self._add(Fault("oversized", count, status=200, seconds=float(megabytes)), method, path_prefix)
+
+    def informational(
+        self, status: int = 101, count: int = 1, *, method: str | None = None, path_prefix: str | None = None
+    ) -> Fault:
+        """Answer the next ``count`` requests with a 1xx status as if it were final (e.g. 101 Switching Protocols).
+
+        :param status: a 1xx status.
+        :param count: number of requests affected.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        if not 100 <= status < 200:
+            raise ValueError("status must be a 1xx status")
+        return self._add(Fault("informational", count, status=status), method, path_prefix)
+
+    def cut_short(self, count: int = 1, *, method: str | None = None, path_prefix: str | None = None) -> Fault:
+        """Handle the next ``count`` requests, announce the whole answer's length, send half of it and hang up.
+
+        :param count: number of requests affected.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        return self._add(Fault("cut_short", count), method, path_prefix)
+
+    def drip_head(
+        self, interval: float, count: int = 1, *, method: str | None = None, path_prefix: str | None = None
+    ) -> Fault:
+        """Send the next ``count`` answers whole, status line and headers included, one byte every ``interval`` s.
+
+        Unlike :meth:`slow_drip`, the client waits for the status line itself.
+
+        :param interval: seconds between two bytes.
+        :param count: number of requests affected.
+        :param method: only requests with this method.
+        :param path_prefix: only requests under this path.
+        """
+        return self._add(Fault("drip_head", count, seconds=float(interval)), method, path_prefix)
+
     def resync_conflict(self, count: int = 1, *, path_prefix: str | None = None) -> Fault:
         """Answer the next ``count`` ``POST .../resync`` requests with 409 ``Conflict``.
 
@@ -436,3 +535,64 @@ class FaultInjector:
                     self._consume(fault)
                     return fault
         return None
+
+
+class ShapedAnswer(Protocol):
+    """What :func:`shape_answer` changes in a simulator answer."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    drip: float
+    drip_head: bool
+    cut_short: bool
+
+
+@lru_cache(maxsize=4)
+def _inflating_body(megabytes: int) -> bytes:
+    return gzip.compress(b" " * (megabytes * 1024 * 1024), compresslevel=9)
+
+
+def shape_answer(faults: FaultInjector, method: str, path: str, answer: ShapedAnswer) -> None:
+    """Apply the matching :data:`ANSWER_KINDS` faults to a finished answer, in place.
+
+    :param faults: the simulator's fault queue.
+    :param method: request method.
+    :param path: request path without query.
+    :param answer: the answer about to be sent.
+    """
+    for kind in ANSWER_KINDS:  # at most one hit of each kind per answer
+        fault = faults.take((kind,), method, path)
+        if fault is None:
+            continue
+        if fault.kind == "headers":
+            answer.headers.update(fault.headers)
+        elif fault.kind == "cursor":
+            _spoil_cursor(answer, fault)
+        elif fault.kind == "oversized":
+            answer.status = 200
+            answer.body = _inflating_body(int(fault.seconds))
+            answer.headers.update({"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        elif fault.kind == "informational":
+            answer.status, answer.body = fault.status, b""
+            answer.headers = {"Upgrade": "websocket", "Connection": "Upgrade"}
+        elif fault.kind == "cut_short":
+            answer.cut_short = True
+        elif fault.kind == "drip_head":
+            answer.drip, answer.drip_head = max(fault.seconds, 0.001), True
+
+
+def _spoil_cursor(answer: ShapedAnswer, fault: Fault) -> None:
+    try:
+        payload: Any = json.loads(answer.body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict) or "items" not in data:
+        return
+    # The simulator's own cursor form: ``repeat`` names the first page again, ``endless`` a new
+    # (empty) page far beyond the last each time.
+    skip = 0 if fault.body == "repeat" else 1_000_000 + fault.hits
+    raw = json.dumps({"skip": skip}, separators=(",", ":")).encode("ascii")
+    data["next_cursor"] = base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    answer.body = json.dumps(payload).encode("utf-8")

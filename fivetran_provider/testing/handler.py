@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from fivetran_provider.testing.faults import AFTER_APPLY_KINDS, EARLY_KINDS, Fault, FaultInjector
+from fivetran_provider.testing.faults import AFTER_APPLY_KINDS, EARLY_KINDS, Fault, FaultInjector, shape_answer
 from fivetran_provider.testing.state import ApiError, SimulatorState
 
 JSON_CONTENT_TYPE = "application/json"
@@ -201,6 +201,8 @@ class Response:
     :param headers: response headers (``Content-Length`` is added by the server).
     :param drop: close the connection without answering.
     :param drip: when above 0, send the body one byte every ``drip`` seconds.
+    :param drip_head: drip the status line and headers too.
+    :param cut_short: announce the whole body's length but send only half of it, then hang up.
     """
 
     status: int
@@ -208,6 +210,8 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     drip: float = 0.0
+    drip_head: bool = False
+    cut_short: bool = False
 
 
 def json_response(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -743,6 +747,7 @@ class ApiHandler:
             response = spoiled
         if drip is not None:
             response.drip = max(drip.seconds, 0.001)
+        shape_answer(self.faults, method, path, response)
         return response
 
     def _fault_response(self, fault: Fault) -> Response:

@@ -168,6 +168,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if response.drop:
             self.close_connection = True
             return
+        if response.drip_head:
+            self._drip(self._head(response) + response.body, response.drip)
+            return
         self.send_response(response.status)
         for key, value in response.headers.items():
             self.send_header(key, value)
@@ -175,10 +178,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
+        if response.cut_short:
+            self.close_connection = True
+            self.wfile.write(response.body[: len(response.body) // 2])
+            return
         if response.drip > 0:
             self._drip(response.body, response.drip)
             return
         self.wfile.write(response.body)
+
+    @staticmethod
+    def _head(response: Any) -> bytes:
+        """The status line and headers of an answer, as bytes (for a dripped head)."""
+        lines = [f"HTTP/1.1 {response.status} Answer"]
+        lines += [f"{key}: {value}" for key, value in response.headers.items()]
+        lines += [f"Content-Length: {len(response.body)}", "Connection: close", "", ""]
+        return "\r\n".join(lines).encode("latin-1")
 
     def _drip(self, body: bytes, interval: float) -> None:
         """Send a body one byte at a time (a slow-drip fault); stop when the client goes away."""
