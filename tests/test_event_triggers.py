@@ -431,8 +431,46 @@ def test_asset_has_the_fivetran_uri_and_the_watcher() -> None:
     }
     # the registered normaliser: a trailing slash goes, anything after the id is refused
     assert Asset(uri="FIVETRAN://mellow_quartz/").uri == "fivetran://mellow_quartz"
+    assert Asset(uri="fivetran://mellow_quartz/task-syncs/").uri == "fivetran://mellow_quartz/task-syncs"
     with pytest.raises(ValueError, match=r"fivetran://<connection_id>"):
         Asset(uri="fivetran://mellow_quartz/tables")
+
+
+@needs_airflow_3
+def test_tasks_emit_for_the_task_sync_asset_never_for_the_watched_one() -> None:
+    from fivetran_provider.assets import fivetran_connection_asset, task_sync_asset
+    from fivetran_provider.operators import FivetranSyncOperator
+
+    watched = fivetran_connection_asset("mellow_quartz")
+    outlets = FivetranSyncOperator(task_id="sync", connection_id="mellow_quartz").outlets
+    assert all(getattr(outlet, "uri", None) != watched.uri for outlet in outlets)
+    assert task_sync_asset("mellow_quartz").uri == "fivetran://mellow_quartz/task-syncs"
+    assert task_sync_asset("mellow_quartz").watchers == []
+
+
+def test_landed_syncs_reads_each_sync_once_oldest_first() -> None:
+    from types import SimpleNamespace
+
+    from fivetran_provider.assets import landed_syncs, sync_identity
+    from fivetran_provider.event_triggers import sync_event
+
+    early = sync_event("mellow_quartz", "success", "2026-02-01T00:00:00.000000Z", None, False)
+    late = sync_event("mellow_quartz", "success", "2026-02-02T00:00:00.000000Z", None, False)
+    failed = sync_event("mellow_quartz", "failure", "2026-02-01T00:00:00.000000Z", "2026-02-01T12:00:00.000000Z", False)
+
+    def stored(payload: dict[str, Any]) -> Any:
+        return SimpleNamespace(extra={"from_trigger": True, "payload": payload})
+
+    # Airflow files an event added through an alias under the asset and under the alias.
+    events = {
+        "asset": [stored(late), stored(early)],
+        "alias": [stored(late)],
+        "other": [SimpleNamespace(extra={"rows": 3})],
+        "watcher": [stored(failed)],
+    }
+    assert landed_syncs(events) == [early, failed, late]
+    assert landed_syncs(None) == []
+    assert sync_identity(failed) == ("mellow_quartz", "failure", "2026-02-01T12:00:00.000000Z")
 
 
 def test_asset_on_airflow_2_says_it_needs_airflow_3(monkeypatch: pytest.MonkeyPatch) -> None:
