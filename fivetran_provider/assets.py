@@ -94,8 +94,9 @@ def fivetran_connection_asset(
     ``DAG(schedule=[fivetran_connection_asset("mellow_quartz")])`` runs the DAG once each time a
     sync of ``mellow_quartz`` succeeds, whoever started it (Fivetran's schedule, another DAG, the
     UI): the watcher is the asset's only source of events (tasks of this provider emit theirs for
-    :func:`task_sync_asset`). Declare the asset with the same arguments wherever it is used: each
-    distinct watcher is a trigger of its own, and two would report each sync twice.
+    :func:`task_sync_asset`). Declare the asset with the same arguments wherever it is used:
+    Airflow keeps the watchers of the DAG file it parsed last, and a changed watcher starts over
+    from a new baseline.
     The asset's watcher is a :class:`~fivetran_provider.event_triggers.FivetranSyncEventTrigger`
     in the triggerer; the asset event's ``extra`` carries its payload (``connection_id``,
     ``outcome``, ``succeeded_at``, ``failed_at``, ``historical``, ``dashboard_url``) under

@@ -342,8 +342,9 @@ class FivetranSyncOperator(SyncLineageMixin, SyncWaitMixin, BaseOperator):
         setup tests (``POST /v1/connections/{id}/test``) first and fail with their messages if it
         is still not connected. Off by default: setup tests have their own rate limit.
 
-    When the sync succeeded, the task emits an asset event for ``fivetran://<connection_id>``
-    (Airflow 3; see :mod:`fivetran_provider.assets`) and, with the OpenLineage provider
+    When the sync succeeded, the task emits an asset event for
+    ``fivetran://<connection_id>/task-syncs`` (Airflow 3; the connection's own asset is left to
+    its watcher, see :mod:`fivetran_provider.assets`) and, with the OpenLineage provider
     installed, reports the synced tables as lineage (:mod:`fivetran_provider.lineage`).
     """
 
