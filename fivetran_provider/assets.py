@@ -88,6 +88,7 @@ def fivetran_connection_asset(
     outcomes: Iterable[str] | str = ("success",),
     watch: bool = True,
     extra: Mapping[str, Any] | None = None,
+    group_id: str | None = None,
 ) -> Any:
     """An ``Asset`` for a Fivetran connection that fires when one of its syncs completes.
 
@@ -110,6 +111,8 @@ def fivetran_connection_asset(
     :param outcomes: which completions fire: ``"success"`` (default) and/or ``"failure"``.
     :param watch: attach the watcher (``False``: the plain asset, e.g. for ``inlets``).
     :param extra: the asset's own ``extra``.
+    :param group_id: the connection's group (destination) id, if known: the watcher's first
+        reading then joins its group's shared list read instead of being read alone.
     :raises AirflowFeatureUnavailableError: on Airflow 2.
     """
     asset_cls, _alias_cls, watcher_cls = asset_classes()
@@ -123,6 +126,7 @@ def fivetran_connection_asset(
             fivetran_conn_id=fivetran_conn_id,
             poll_interval=poll_interval,
             outcomes=outcomes,
+            group_id=group_id,
         )
         watchers.append(watcher_cls(name=f"fivetran_sync_{connection_id}", trigger=trigger))
     return asset_cls(name=uri, uri=uri, extra=dict(extra or {}), watchers=watchers)

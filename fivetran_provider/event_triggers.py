@@ -181,7 +181,8 @@ class FivetranSyncEventTrigger(_EventTriggerBase):  # type: ignore[misc,valid-ty
     :class:`~fivetran_provider.triggers.FivetranSyncTrigger`: the watchers and waits of one group
     (destination) that are due together are served by one ``GET /v1/connections?group_id=…``,
     so a thousand watched connections cost one list request per group and interval, not a
-    thousand reads. The first reading of a watcher is read alone, which tells its group.
+    thousand reads. Without ``group_id`` the first reading of a watcher is read alone, which
+    tells its group; with it, the first reading joins the group's next read too.
 
     Yields one ``TriggerEvent`` per new completion (see :class:`CompletionTracker`) whose
     payload is :func:`sync_event`: ``connection_id``, ``outcome`` (``success`` or ``failure``),
@@ -204,6 +205,9 @@ class FivetranSyncEventTrigger(_EventTriggerBase):  # type: ignore[misc,valid-ty
     :param fivetran_conn_id: the Airflow connection id (never credentials).
     :param poll_interval: seconds between polls (default 60).
     :param outcomes: which completions fire: ``("success",)`` (default), ``("failure",)`` or both.
+    :param group_id: the connection's group (destination) id, when known; spares the first
+        reading of its own. A wrong one costs one extra read (the connection is followed to its
+        real group).
     :raises AirflowFeatureUnavailableError: on Airflow 2.
     """
 
@@ -213,6 +217,7 @@ class FivetranSyncEventTrigger(_EventTriggerBase):  # type: ignore[misc,valid-ty
         fivetran_conn_id: str = "fivetran_default",
         poll_interval: float = 60.0,
         outcomes: Iterable[str] | str = (SUCCESS,),
+        group_id: str | None = None,
     ) -> None:
         require_airflow_3("FivetranSyncEventTrigger")
         super().__init__()
@@ -222,18 +227,23 @@ class FivetranSyncEventTrigger(_EventTriggerBase):  # type: ignore[misc,valid-ty
             "poll_interval", poll_interval, allowed="a number of seconds above 0"
         )
         self.outcomes = list(coerce_outcomes(outcomes))
+        self.group_id = None if group_id in (None, "") else fields.validate_connection_id(group_id, "group_id")
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        """The class path and JSON-serialisable keyword arguments that rebuild this trigger."""
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "connection_id": self.connection_id,
-                "fivetran_conn_id": self.fivetran_conn_id,
-                "poll_interval": self.poll_interval,
-                "outcomes": list(self.outcomes),
-            },
-        )
+        """The class path and JSON-serialisable keyword arguments that rebuild this trigger.
+
+        ``group_id`` is included only when given, so a watcher declared without it stays the
+        same trigger as before it existed.
+        """
+        kwargs: dict[str, Any] = {
+            "connection_id": self.connection_id,
+            "fivetran_conn_id": self.fivetran_conn_id,
+            "poll_interval": self.poll_interval,
+            "outcomes": list(self.outcomes),
+        }
+        if self.group_id is not None:
+            kwargs["group_id"] = self.group_id
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     def _hook(self) -> FivetranAsyncHook:
         from fivetran_provider.hooks import FivetranAsyncHook
@@ -259,7 +269,12 @@ class FivetranSyncEventTrigger(_EventTriggerBase):  # type: ignore[misc,valid-ty
         try:
             poller = await shared_poller(hook)
             sub = poller.join(
-                hook, self.connection_id, group_id=None, interval=self.poll_interval, deadline=None, kind=COMPLETIONS
+                hook,
+                self.connection_id,
+                group_id=self.group_id,
+                interval=self.poll_interval,
+                deadline=None,
+                kind=COMPLETIONS,
             )
             until: float | None = None
             while True:

@@ -391,6 +391,42 @@ def test_watchers_of_one_group_are_read_with_one_list_request_per_interval(
     assert gets <= rounds * len(groups) + 4, (gets, lists)
 
 
+@needs_airflow_3
+def test_watchers_given_their_group_take_even_their_first_reading_from_the_group_list(
+    fivetran_conn: FivetranSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fivetran_provider import event_triggers
+
+    monkeypatch.setattr(event_triggers, "FIRST_POLL_SPREAD", 0.0)  # all start together, as after a restart
+    sim = fivetran_conn
+    ids = [f"group_a_c{index}" for index in range(10)]
+    for connection_id in ids:
+        sim.add_connection(connection_id, group_id="group_a", succeeded_at=OLD)
+
+    async def scenario() -> list[dict[str, Any]]:
+        watches = [Watch(sim, trigger(connection_id, group_id="group_a")) for connection_id in ids]
+        try:
+            for watch in watches:
+                watch.start_next()
+            await asyncio.wait_for(
+                until(lambda: len(sim.requests_for("GET", "/v1/connections")) >= 2), SAFETY
+            )  # the baselines, then one more round
+            assert [r.path for r in sim.requests_for("GET") if r.path != "/v1/connections"] == []
+            landed = complete(sim, ids[3])
+            event = await watches[3].next_event()
+            assert event["succeeded_at"] == landed["succeeded_at"]
+            return [event]
+        finally:
+            await asyncio.gather(*(watch.close() for watch in watches))
+
+    assert asyncio.run(scenario())[0]["connection_id"] == ids[3]
+
+
+async def until(condition: Any) -> None:
+    while not condition():
+        await asyncio.sleep(0.005)
+
+
 def test_tracker_orders_two_completions_between_polls() -> None:
     tracker = CompletionTracker("mellow_quartz", ("success", "failure"))
     assert tracker.observe({"succeeded_at": OLD, "failed_at": None}) == []  # the baseline
@@ -431,6 +467,8 @@ def test_asset_has_the_fivetran_uri_and_the_watcher() -> None:
     }
     # the registered normaliser: a trailing slash goes, anything after the id is refused
     assert Asset(uri="FIVETRAN://mellow_quartz/").uri == "fivetran://mellow_quartz"
+    grouped = fivetran_connection_asset("mellow_quartz", group_id="tidal_lantern").watchers[0].trigger
+    assert grouped.serialize()[1]["group_id"] == "tidal_lantern"
     assert Asset(uri="fivetran://mellow_quartz/task-syncs/").uri == "fivetran://mellow_quartz/task-syncs"
     with pytest.raises(ValueError, match=r"fivetran://<connection_id>"):
         Asset(uri="fivetran://mellow_quartz/tables")
