@@ -223,6 +223,28 @@ def test_a_historical_sync_is_reported_as_historical(fivetran_conn: FivetranSimu
 
 
 @needs_airflow_3
+def test_a_failed_reading_is_logged_and_watching_goes_on(fivetran_conn: FivetranSimulator) -> None:
+    sim = fivetran_conn
+    sim.add_connection("mellow_quartz", succeeded_at=OLD)
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        watch = Watch(sim, trigger("mellow_quartz"))
+        try:
+            watch.start_next()
+            await asyncio.wait_for(watch.until_reads(1), SAFETY)
+            # More 500s than the hook's retries (5 after the first attempt): one whole reading fails.
+            fault = sim.faults.server_error(6, method="GET", path_prefix="/v1/connections/mellow_quartz")
+            await asyncio.wait_for(until(lambda: fault.remaining == 0), SAFETY)
+            landed = complete(sim, "mellow_quartz")
+            return landed, await watch.next_event()
+        finally:
+            await watch.close()
+
+    landed, event = asyncio.run(scenario())
+    assert event["succeeded_at"] == landed["succeeded_at"]
+
+
+@needs_airflow_3
 def test_a_missing_connection_ends_the_trigger_with_the_error(fivetran_conn: FivetranSimulator) -> None:
     from fivetran_provider.exceptions import FivetranNotFoundError
 
