@@ -468,6 +468,15 @@ def test_bad_arguments_are_refused_clearly(argument: str, value: Any, needle: st
     assert argument in str(info.value)
 
 
+def test_tracker_never_fires_a_value_it_has_seen_even_from_a_stale_answer() -> None:
+    tracker = CompletionTracker("mellow_quartz")
+    first, second = "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"
+    assert tracker.observe({"succeeded_at": first}) == []  # the baseline
+    assert [e["succeeded_at"] for e in tracker.observe({"succeeded_at": second})] == ["2026-01-03T00:00:00.000000Z"]
+    assert tracker.observe({"succeeded_at": first}) == []  # an older answer read again
+    assert tracker.observe({"succeeded_at": second}) == []
+
+
 # ------------------------------------------------------------------------------ the asset
 
 
