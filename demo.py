@@ -111,7 +111,7 @@ SCENARIOS = [
         {},
         "restored",
         "find the connection named pg_prod in group tidal_lantern (one list call) and sync it; "
-        "the sync emits an asset event for fivetran://mellow_quartz",
+        "the sync emits an asset event for fivetran://mellow_quartz/task-syncs",
     ),
     Scenario(
         "fivetran_run_when_data_lands",

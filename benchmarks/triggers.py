@@ -35,6 +35,13 @@ The triggers run twice in the same run: polling alone (``shared_polling=False``,
 connections spread over ``--groups`` groups (10 by default). The requests each pass cost, as the
 simulator counted them, are printed side by side, with the GC-tracked allocations per poll.
 
+With ``--watchers N`` a last pass runs N asset watchers (``FivetranSyncEventTrigger``, one per
+connection, as ``fivetran_connection_asset`` makes them) in one event loop while every watched
+connection runs one sync, for ``--watch-intervals`` poll intervals after their first readings.
+It prints the requests of the steady state per poll interval, against the one read per watched
+connection and interval that watchers polling alone would cost, and how many events each watcher
+fired (exactly one per landed sync is right).
+
 Targets: the shared poller costs at most 2 % of the per-trigger requests, every trigger polls
 within 10 % of its interval, worst stall outside GC under 20 ms, under 50 MB added. Nothing is
 asserted; figures are printed.
@@ -48,6 +55,7 @@ Usage::
     .venv/bin/python benchmarks/triggers.py --gc-freeze     # gc.freeze() Airflow's objects first
     .venv/bin/python benchmarks/triggers.py --groups 50     # more, smaller groups
     .venv/bin/python benchmarks/triggers.py --no-alone      # only the shared poller
+    .venv/bin/python benchmarks/triggers.py --watchers 1000 --no-triggers   # only 1,000 asset watchers
 """
 
 from __future__ import annotations
@@ -361,6 +369,86 @@ async def run_triggers(
     return run
 
 
+async def run_watchers(
+    ids: list[str], interval: float, watch_intervals: int, groups: int, group_of: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run one asset watcher per connection id in this event loop; count requests and events.
+
+    :param ids: connection ids (each is running one sync when this starts).
+    :param interval: the watchers' poll interval, seconds.
+    :param watch_intervals: poll intervals to measure after every watcher has its first reading.
+    :param groups: number of groups the connections are spread over (for the printout).
+    :param group_of: connection id to group id, given to the watchers (``None``: not given).
+    """
+    import logging
+
+    from fivetran_provider.event_triggers import FivetranSyncEventTrigger
+    from fivetran_provider.hooks import polling
+
+    quiet = logging.getLogger("fivetran_benchmark.watchers")
+    quiet.setLevel(logging.WARNING)
+
+    class QuietWatcher(FivetranSyncEventTrigger):  # type: ignore[misc,valid-type,unused-ignore]
+        """The real watcher; its INFO lines (one per event) are not printed."""
+
+        log = quiet
+
+    events: dict[str, list[dict[str, Any]]] = {connection_id: [] for connection_id in ids}
+
+    async def watch(trigger: Any) -> None:
+        async for event in trigger.run():
+            events[trigger.connection_id].append(dict(event.payload))
+
+    started = time.monotonic()
+    tasks = [
+        asyncio.create_task(
+            watch(QuietWatcher(connection_id, poll_interval=interval, group_id=(group_of or {}).get(connection_id)))
+        )
+        for connection_id in ids
+    ]
+    give_up = started + 120
+    while not polling.active_pollers() or min(sub.reads for sub in polling.active_pollers()[0].members) < 1:
+        if time.monotonic() > give_up:
+            raise RuntimeError("the watchers' first readings did not all come within 120 s")
+        await asyncio.sleep(0.05)
+    poller = polling.active_pollers()[0]
+    first_readings = time.monotonic() - started
+    first_requests = poller.requests
+    await asyncio.sleep(2 * interval)  # the watchers fall into step with their groups
+    lists, singles, since = poller.list_requests, poller.single_requests, time.monotonic()
+    await asyncio.sleep(watch_intervals * interval)
+    lists, singles, span = poller.list_requests - lists, poller.single_requests - singles, time.monotonic() - since
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    counts = [len(fired) for fired in events.values()]
+    measured = span / interval
+    figures = {
+        "watchers": len(ids),
+        "groups": groups,
+        "interval_seconds": interval,
+        "first_readings_seconds": round(first_readings, 2),
+        "group_given": group_of is not None,
+        "first_readings_requests": first_requests,
+        "steady_intervals_measured": round(measured, 1),
+        "steady_list_requests": lists,
+        "steady_single_requests": singles,
+        "steady_requests_per_interval": round((lists + singles) / measured, 2),
+        "alone_requests_per_interval": len(ids),
+        "watchers_with_exactly_one_event": counts.count(1),
+        "watchers_with_no_event": counts.count(0),
+        "watchers_with_more_than_one_event": sum(1 for count in counts if count > 1),
+    }
+    print(json.dumps(figures, indent=2))
+    print(
+        f"Asset watchers: {len(ids)} watched connections over {groups} groups cost "
+        f"{figures['steady_requests_per_interval']} requests per {interval:g} s interval once their first "
+        f"readings are done ({first_requests} requests, {first_readings:.1f} s), against {len(ids)} when each "
+        f"polls alone; {counts.count(1)} of {len(ids)} watchers fired exactly one event for their one sync"
+    )
+    return figures
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
@@ -601,8 +689,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-alone", action="store_true", help="skip the pass where every trigger polls alone (no request comparison)"
     )
+    parser.add_argument("--watchers", type=int, default=0, help="then run this many asset watchers (Airflow 3)")
+    parser.add_argument(
+        "--watch-intervals", type=int, default=10, help="poll intervals the watcher pass measures (default 10)"
+    )
+    parser.add_argument(
+        "--watchers-know-group", action="store_true", help="give each watcher its group_id (first reads shared too)"
+    )
+    parser.add_argument("--no-triggers", action="store_true", help="skip every sync-trigger pass (watchers only)")
     args = parser.parse_args(argv)
-    baseline_waits = 0 if args.no_baseline else args.baseline_waits
+    baseline_waits = 0 if args.no_baseline or args.no_triggers else args.baseline_waits
 
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="fivetran-bench-"))
     context = multiprocessing.get_context("spawn")
@@ -611,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
         target=serve_simulator,
         args=(
             child,
-            max(args.triggers, baseline_waits),
+            max(0 if args.no_triggers else args.triggers, baseline_waits, args.watchers),
             args.min_duration,
             args.max_duration,
             1,
@@ -654,10 +750,11 @@ def main(argv: list[str] | None = None) -> int:
                 False,
             )
         )
-    if not args.no_alone:
+    if not args.no_alone and not args.no_triggers:
         passes.append(("alone", "triggers polling alone: timing + RSS", args.triggers, False, False, False))
-    passes.append(("trigger", "shared poller: timing + RSS", args.triggers, False, False, True))
-    if not args.no_trace:
+    if not args.no_triggers:
+        passes.append(("trigger", "shared poller: timing + RSS", args.triggers, False, False, True))
+    if not args.no_trace and not args.no_triggers:
         passes.append(
             ("traced", "shared poller, tracemalloc (memory only; distorts timings)", args.triggers, True, False, True)
         )
@@ -684,8 +781,25 @@ def main(argv: list[str] | None = None) -> int:
         run.requests = parent.recv()
         print(f"--- {label}: simulator answered {run.requests}")
         results[key] = report(run, args.interval, label)
+    if args.watchers:
+        parent.send(("start", args.watchers))  # every watched connection runs one sync
+        parent.recv()
+        print(f"--- asset watchers: {args.watchers}, poll interval {args.interval:g} s")
+        results["watchers"] = asyncio.run(
+            run_watchers(
+                info["ids"][: args.watchers],
+                args.interval,
+                args.watch_intervals,
+                args.groups,
+                info["groups"] if args.watchers_know_group else None,
+            )
+        )
+        parent.send("stats")
+        print(f"    simulator answered {parent.recv()}")
     parent.send("stop")
     server.join(timeout=10)
+    if "trigger" not in results:
+        return 0
     first = results["trigger"]
     print(
         "Summary: {share:.1%} of poll gaps within 10% of the interval ({ok}/{n} triggers polling more than "

@@ -7,11 +7,13 @@ started it (Fivetran's own schedule, another DAG, someone in the Fivetran UI). T
 then starts this DAG. No sensor holds a worker slot, and one poll serves every DAG scheduled on
 the asset.
 
-Tasks that start or wait for a sync (``FivetranSyncOperator``, ``FivetranSyncSensor``, an update
-with a historical sync) emit an event for the same asset when the sync succeeded, so this DAG
-also runs after ``fivetran_sync_by_name``. The event's ``extra`` carries ``connection_id``,
-``outcome``, ``succeeded_at``, ``failed_at`` and ``historical`` under ``"payload"``;
-``report_landing`` reads it from ``triggering_asset_events`` with ``sync_payload``.
+The watcher is the asset's only source of events, so each landed sync starts this DAG once,
+including a sync started by this provider in another DAG (``fivetran_sync_by_name``): the tasks
+that start or wait for a sync emit their own event for ``fivetran://mellow_quartz/task-syncs``,
+not for this asset. The event's ``extra`` carries ``connection_id``, ``outcome``,
+``succeeded_at``, ``failed_at`` and ``historical`` under ``"payload"``; ``report_landing`` reads
+each landed sync once with ``landed_syncs`` (Airflow files an event added through an alias under
+both the asset and the alias).
 
 Needs Airflow 3 (on Airflow 2 ``fivetran_connection_asset`` raises an error saying so) and a
 running triggerer::
@@ -25,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from fivetran_provider._compat import DAG, task
-from fivetran_provider.assets import fivetran_connection_asset, sync_payload
+from fivetran_provider.assets import fivetran_connection_asset, landed_syncs
 
 MELLOW_QUARTZ = fivetran_connection_asset("mellow_quartz", poll_interval=60)
 
@@ -39,14 +41,10 @@ with DAG(
 
     @task
     def report_landing(triggering_asset_events: Any = None) -> list[dict[str, Any]]:
-        """What landed: the sync(s) behind this run, from the asset events' extra."""
-        landed = []
-        for events in (triggering_asset_events or {}).values():
-            for event in events:
-                sync = sync_payload(event)
-                if sync is not None:
-                    print(f"Fivetran {sync['connection_id']}: sync {sync['outcome']} at {sync['succeeded_at']}")
-                    landed.append(sync)
+        """What landed: each sync behind this run once, from the asset events' extra."""
+        landed = landed_syncs(triggering_asset_events)
+        for sync in landed:
+            print(f"Fivetran {sync['connection_id']}: sync {sync['outcome']} at {sync['succeeded_at']}")
         return landed
 
     report_landing()

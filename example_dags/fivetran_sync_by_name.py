@@ -7,9 +7,11 @@ connection, or several, fails the task with the names the group does have.
 
 When the sync has succeeded, the task:
 
-* emits an asset event for ``fivetran://mellow_quartz`` (Airflow 3), which starts DAGs scheduled
-  on it, such as ``fivetran_run_when_data_lands``; the connection is only known at run time, so
-  the event goes through the ``fivetran_syncs`` asset alias;
+* emits an asset event for ``fivetran://mellow_quartz/task-syncs`` (Airflow 3); the connection is
+  only known at run time, so the event goes through the ``fivetran_syncs`` asset alias. DAGs
+  scheduled on the connection's own asset, such as ``fivetran_run_when_data_lands``, run once for
+  this sync too: its watcher reports it (the task's event is kept apart, so it does not start them
+  a second time);
 * reports lineage when ``apache-airflow-providers-openlineage`` is installed: the enabled source
   tables as inputs and their destination tables as outputs, read from
   ``GET /v1/connections/{id}/schemas`` once, after the sync.

@@ -80,7 +80,7 @@ class FivetranSyncSensor(BaseSensorOperator):
         in Fivetran), looked up in ``group_id`` when the task runs (templated).
     :param group_id: the group (destination) of ``connection_name`` (templated).
 
-    On success the task emits an asset event for ``fivetran://<connection_id>`` (Airflow 3),
+    On success the task emits an asset event for ``fivetran://<connection_id>/task-syncs`` (Airflow 3),
     whose ``extra`` is the same payload as :class:`~fivetran_provider.event_triggers.FivetranSyncEventTrigger`'s.
     """
 

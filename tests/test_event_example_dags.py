@@ -6,6 +6,10 @@ Asset events are read back from Airflow's own tables (``asset_event``, ``asset_d
 
 from __future__ import annotations
 
+import asyncio
+import queue
+import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -119,11 +123,12 @@ def test_the_new_examples_parse_with_the_asset_watcher(dag_bag: Any) -> None:
 
 
 @needs_airflow_3_1
-def test_sync_by_name_looks_up_once_and_emits_the_connection_asset_event(
+def test_sync_by_name_looks_up_once_and_emits_the_task_sync_event(
     run_dag: Any, dag_bag: Any, demo: FivetranSimulator
 ) -> None:
     sync_to_db(dag_bag, "fivetran_run_when_data_lands")
-    before = len(asset_events("fivetran://mellow_quartz"))
+    before = len(asset_events("fivetran://mellow_quartz/task-syncs"))
+    watched_before = len(asset_events("fivetran://mellow_quartz"))
     clear_queue("fivetran_run_when_data_lands")
     demo.plan_syncs("mellow_quartz", "success", duration=0)
 
@@ -135,15 +140,16 @@ def test_sync_by_name_looks_up_once_and_emits_the_connection_asset_event(
     assert len(demo.requests_for("POST", "/v1/connections/mellow_quartz/sync")) == 1
     result = xcom(dag_run, "sync")
     assert result["connection_id"] == "mellow_quartz"
-    events = asset_events("fivetran://mellow_quartz")
+    events = asset_events("fivetran://mellow_quartz/task-syncs")
     assert len(events) == before + 1
     extra = events[-1]
     assert extra["connection_id"] == "mellow_quartz"
     assert extra["outcome"] == "success"
     assert extra["succeeded_at"] == result["sync"]["succeeded_at"]
     assert extra["historical"] is False
-    # Airflow queued a run of the DAG scheduled on the asset
-    assert queued_runs("fivetran_run_when_data_lands") == 1
+    # The watched asset is left to its watcher: the task's event starts no run of the DAG scheduled on it.
+    assert len(asset_events("fivetran://mellow_quartz")) == watched_before
+    assert queued_runs("fivetran_run_when_data_lands") == 0
 
 
 def test_sync_by_unknown_name_fails_listing_the_group(run_dag: Any, demo: FivetranSimulator) -> None:
@@ -244,3 +250,86 @@ def test_the_asset_watcher_row_airflow_stores_runs_and_queues_the_dag(dag_bag: A
     assert events[-1]["connection_id"] == "mellow_quartz"
     assert events[-1]["outcome"] == "success"
     assert queued_runs("fivetran_run_when_data_lands") == 1
+
+
+@needs_airflow_3_1
+def test_a_sync_started_by_a_task_starts_the_watching_dag_exactly_once(
+    run_dag: Any, dag_bag: Any, demo: FivetranSimulator
+) -> None:
+    """The watcher is running (its stored trigger row rebuilt and run) when another DAG's task starts
+    and finishes a sync of the watched connection: the task's event and the watcher's event
+    together queue one run of the DAG scheduled on the connection's asset, and its
+    ``report_landing`` reads that sync once."""
+    from airflow.models.trigger import Trigger
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from fivetran_provider._compat import import_string
+    from tests.test_event_triggers import SAFETY, Watch
+
+    sync_to_db(dag_bag, "fivetran_run_when_data_lands")
+    classpath = "fivetran_provider.event_triggers.FivetranSyncEventTrigger"
+    with create_session() as session:
+        (row,) = session.scalars(select(Trigger).where(Trigger.classpath == classpath)).all()
+        trigger_id, kwargs = row.id, row.kwargs
+    watcher = import_string(classpath)(**{**kwargs, "poll_interval": 0.02})
+    clear_queue("fivetran_run_when_data_lands")
+    watched_before = len(asset_events("fivetran://mellow_quartz"))
+    demo.plan_syncs("mellow_quartz", "success", duration=0)
+
+    # The watcher runs in an event loop of its own thread, as in a triggerer; the DAG runs here
+    # (``dag.test()`` needs the main thread).
+    watching, landed_sync, outcome = threading.Event(), threading.Event(), queue.Queue()  # type: ignore[var-annotated]
+
+    async def watch() -> Any:
+        session = Watch(demo, watcher)
+        try:
+            session.start_next()
+            await asyncio.wait_for(session.until_reads(1), SAFETY)  # watching (baseline taken)
+            watching.set()
+            while not landed_sync.is_set():
+                await asyncio.sleep(0.01)
+            assert session.pending is not None
+            event = await asyncio.wait_for(session.pending, SAFETY)
+            session.pending = None
+            await session.no_event_for(5)  # the same sync is not reported again
+            return event
+        finally:
+            await session.close()
+
+    def watcher_thread() -> None:
+        try:
+            outcome.put(asyncio.run(watch()))
+        except BaseException as error:  # handed to the test's thread
+            outcome.put(error)
+            watching.set()
+
+    thread = threading.Thread(target=watcher_thread, daemon=True)
+    thread.start()
+    assert watching.wait(SAFETY)
+    dag_run = run_dag("fivetran_sync_by_name")
+    landed_sync.set()
+    thread.join(SAFETY * 2)
+    event = outcome.get(timeout=1)
+    if isinstance(event, BaseException):
+        raise event
+    assert task_states(dag_run) == {"sync": "success"}
+    with create_session() as session:
+        Trigger.submit_event(trigger_id, event, session=session)
+
+    landed = xcom(dag_run, "sync")["sync"]["succeeded_at"]
+    watched = asset_events("fivetran://mellow_quartz")[watched_before:]
+    assert [payload["succeeded_at"] for payload in watched] == [landed]  # one event for the sync
+    assert asset_events("fivetran://mellow_quartz/task-syncs")[-1]["succeeded_at"] == landed
+    assert queued_runs("fivetran_run_when_data_lands") == 1
+
+    # What the queued run's task receives: the watcher's event, under the asset (and, for an
+    # event added through the alias, the same sync again under the alias key).
+    stored = SimpleNamespace(extra={"from_trigger": True, "payload": watched[0]})
+    report = dag_bag.get_dag("fivetran_run_when_data_lands").get_task("report_landing")
+    assert [
+        sync["succeeded_at"]
+        for sync in report.python_callable(
+            triggering_asset_events={"fivetran://mellow_quartz": [stored], "fivetran_syncs": [stored]}
+        )
+    ] == [landed]

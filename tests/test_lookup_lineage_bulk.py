@@ -164,28 +164,31 @@ def test_setup_tests_run_only_when_asked_and_only_when_not_connected(sim: Fivetr
 
 # ------------------------------------------------------------------------------------ asset outlets
 
-#: The connection's own asset is declared on Airflow 3.1+; 3.0 declares only the alias (its
+#: The connection's task-sync asset is declared on Airflow 3.1+; 3.0 declares only the alias (its
 #: ``dag.test()`` refuses outlet assets no DAG processor has registered) and Airflow 2 none.
-needs_airflow_3_1 = pytest.mark.skipif(not AIRFLOW_V_3_1_PLUS, reason="the connection asset as outlet needs 3.1+")
+needs_airflow_3_1 = pytest.mark.skipif(not AIRFLOW_V_3_1_PLUS, reason="the task-sync asset as outlet needs 3.1+")
 
 
 @needs_airflow_3_1
-def test_outlets_name_the_connection_asset_or_the_alias() -> None:
+def test_outlets_name_the_task_sync_asset_or_the_alias() -> None:
     from airflow.sdk import Asset, AssetAlias
 
-    assert sync(connection_id="mellow_quartz").outlets == [Asset(uri="fivetran://mellow_quartz")]
+    assert sync(connection_id="mellow_quartz").outlets == [Asset(uri="fivetran://mellow_quartz/task-syncs")]
     assert sync(connection_id="{{ params.c }}").outlets == [AssetAlias("fivetran_syncs")]
     assert sync(connection_id="mellow_quartz", wait_for_completion=False).outlets == [AssetAlias("fivetran_syncs")]
     sensor = FivetranSyncSensor(task_id="wait", connection_id="mellow_quartz")
-    assert sensor.outlets == [Asset(uri="fivetran://mellow_quartz")]
+    assert sensor.outlets == [Asset(uri="fivetran://mellow_quartz/task-syncs")]
     historical = UpdateFivetranConnectionOperator(
         task_id="update", connection_id="mellow_quartz", is_historical_sync=True
     )
-    assert historical.outlets == [Asset(uri="fivetran://mellow_quartz")]
+    assert historical.outlets == [Asset(uri="fivetran://mellow_quartz/task-syncs")]
     plain = UpdateFivetranConnectionOperator(task_id="update", connection_id="mellow_quartz", sync_frequency=60)
     assert plain.outlets == []
     mine = Asset(uri="s3://bucket/landed")
-    assert sync(connection_id="mellow_quartz", outlets=[mine]).outlets == [mine, Asset(uri="fivetran://mellow_quartz")]
+    assert sync(connection_id="mellow_quartz", outlets=[mine]).outlets == [
+        mine,
+        Asset(uri="fivetran://mellow_quartz/task-syncs"),
+    ]
 
 
 @needs_airflow_3_1
@@ -197,7 +200,7 @@ def test_a_successful_sync_sets_the_asset_event_extra(sim: FivetranSimulator) ->
     events = OutletEventAccessors()
     operator = sync(connection_id="mellow_quartz", resync=True)
     result = operator.execute({"ti": TaskInstanceStandIn(), "outlet_events": events})
-    payload = events[Asset(uri="fivetran://mellow_quartz")].extra["payload"]
+    payload = events[Asset(uri="fivetran://mellow_quartz/task-syncs")].extra["payload"]
     assert payload["connection_id"] == "mellow_quartz"
     assert payload["outcome"] == "success"
     assert payload["succeeded_at"] == result["sync"]["succeeded_at"]
@@ -215,7 +218,7 @@ def test_a_failed_sync_emits_nothing(sim: FivetranSimulator) -> None:
     events = OutletEventAccessors()
     with pytest.raises(FivetranSyncFailedError):
         sync(connection_id="mellow_quartz").execute({"ti": TaskInstanceStandIn(), "outlet_events": events})
-    assert events[Asset(uri="fivetran://mellow_quartz")].extra == {}
+    assert events[Asset(uri="fivetran://mellow_quartz/task-syncs")].extra == {}
 
 
 # ------------------------------------------------------------------------------------ OpenLineage
@@ -405,7 +408,7 @@ def test_the_sensor_and_a_historical_update_emit_the_same_payload(sim: FivetranS
     from airflow.sdk import Asset
     from airflow.sdk.execution_time.context import OutletEventAccessors
 
-    asset = Asset(uri="fivetran://mellow_quartz")
+    asset = Asset(uri="fivetran://mellow_quartz/task-syncs")
     events = OutletEventAccessors()
     sensor = FivetranSyncSensor(task_id="wait", connection_id="mellow_quartz", completed_after="2025-12-01")
     outcome = sensor.execute({"ti": TaskInstanceStandIn(), "outlet_events": events})
@@ -451,7 +454,7 @@ def test_a_resumed_deferred_sync_emits_the_event(sim: FivetranSimulator) -> None
         {"ti": TaskInstanceStandIn(), "outlet_events": events}, event=trigger_event, result=result
     )
     assert joined["sync"]["status"] == "success"
-    payload = events[Asset(uri="fivetran://mellow_quartz")].extra["payload"]
+    payload = events[Asset(uri="fivetran://mellow_quartz/task-syncs")].extra["payload"]
     assert payload["succeeded_at"] == "2026-02-01T00:00:00.000000Z"
     assert payload["historical"] is False
 

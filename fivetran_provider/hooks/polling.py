@@ -25,6 +25,11 @@ needs (``status``, ``succeeded_at``, ``failed_at``, ``paused``, ``schedule_type`
 * a subscription whose group is unknown is read alone once, which tells its group;
 * a connection missing from its group's list is read alone: deleted (404) or moved to another
   group, its wait ends with an error that says so;
+* subscriptions are of two kinds: :data:`SYNC_WAIT` (a trigger waiting for one sync, the default)
+  and :data:`COMPLETIONS` (an asset watcher reporting every completed sync, for as long as a DAG
+  is scheduled on the asset). Both are read the same way, with the same requests; a watched
+  connection that moved to another group is simply followed there, since a watcher has no one
+  sync to lose track of;
 * when the account's remaining budget falls below the reserve, intervals are stretched in
   proportion (:mod:`fivetran_provider.budget`), and after a 429 (or 503) no read is sent before
   its ``Retry-After`` (at most the retry policy's ``max_retry_after``; the account's budget logs
@@ -79,6 +84,11 @@ FIRST_READ_SPREAD = 5.0
 ALIGN_SHARE = 0.5
 #: Items per page of the list endpoint (its maximum).
 PAGE_SIZE = 1000
+#: Subscription kinds: a trigger waiting for one sync (ended by a move to another group), and an
+#: asset watcher reporting every completed sync (follows a move).
+SYNC_WAIT = "sync_wait"
+COMPLETIONS = "completions"
+KINDS = (SYNC_WAIT, COMPLETIONS)
 #: A list read hands its readings out this many at a time, letting the event loop run in between:
 #: each reading wakes a trigger that judges it, and a thousand at once would stall the loop.
 DELIVERY_SLICE = 32
@@ -106,6 +116,7 @@ class Subscription:
     :param group_id: its group id, or ``None`` until a read tells it.
     :param interval: the trigger's poll interval (seconds).
     :param deadline: POSIX time after which nothing is stretched past (``None``: none).
+    :param kind: :data:`SYNC_WAIT` or :data:`COMPLETIONS`.
     """
 
     __slots__ = (
@@ -116,6 +127,7 @@ class Subscription:
         "hook",
         "in_flight",
         "interval",
+        "kind",
         "last_polled_at",
         "poller",
         "reads",
@@ -130,7 +142,11 @@ class Subscription:
         group_id: str | None,
         interval: float,
         deadline: float | None,
+        kind: str = SYNC_WAIT,
     ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"subscription kind must be one of {KINDS}, not {kind!r}")
+        self.kind = kind
         self.poller = poller
         self.hook = hook
         self.connection_id = connection_id
@@ -161,7 +177,7 @@ class Subscription:
             self.waiting = None
 
     def __repr__(self) -> str:
-        return f"<Subscription {self.connection_id} group={self.group_id} every {self.interval:g} s>"
+        return f"<Subscription {self.kind} {self.connection_id} group={self.group_id} every {self.interval:g} s>"
 
 
 _PollerKey = tuple[Any, ...]
@@ -200,6 +216,7 @@ class SharedPoller:
         group_id: str | None,
         interval: float,
         deadline: float | None,
+        kind: str = SYNC_WAIT,
     ) -> Subscription:
         """Subscribe a trigger; its first reading comes with the group's next read, or shortly.
 
@@ -208,8 +225,9 @@ class SharedPoller:
         :param group_id: the connection's group id, if known.
         :param interval: the trigger's poll interval in seconds.
         :param deadline: the trigger's deadline as POSIX time (``None``: none).
+        :param kind: :data:`SYNC_WAIT` (a wait for one sync) or :data:`COMPLETIONS` (an asset watcher).
         """
-        sub = Subscription(self, hook, connection_id, group_id, interval, deadline)
+        sub = Subscription(self, hook, connection_id, group_id, interval, deadline, kind)
         now = time.time()
         first = now + min(interval / 2, JOIN_WINDOW)
         if group_id is not None:
@@ -518,13 +536,36 @@ class SharedPoller:
             return
         group = connection.get("group_id")
         if expected_group is not None and isinstance(group, str) and group != expected_group:
-            moved = _left_group(sub.connection_id, expected_group, group)
-            self._deliver(subs, Reading(polled_at, None, moved))
-            return
+            subs = self._follow_move(
+                subs, group, Reading(polled_at, None, _left_group(sub.connection_id, expected_group, group))
+            )
         for member in subs:
             if member.group_id is None and isinstance(group, str):
                 self._learn_group(member, group)
         self._deliver(subs, Reading(polled_at, connection, None))
+
+    def _follow_move(self, subs: list[Subscription], group_id: str, moved: Reading) -> list[Subscription]:
+        """A connection left its group: end the waits for a sync with ``moved``; watchers follow it.
+
+        :param subs: the subscriptions of the connection that was read.
+        :param group_id: the group the connection is in now.
+        :param moved: the reading that ends a wait (its error says what happened).
+        :return: the watchers, now in the new group, to hand the reading to.
+        """
+        waits = [sub for sub in subs if sub.kind != COMPLETIONS]
+        if waits:
+            self._deliver(waits, moved)
+        watchers = [sub for sub in subs if sub.kind == COMPLETIONS]
+        for sub in watchers:
+            if sub.group_id is not None:
+                group = self.groups.get(sub.group_id)
+                if group is not None:
+                    group.pop(sub, None)
+                    if not group:
+                        del self.groups[sub.group_id]
+                sub.group_id = None
+            self._learn_group(sub, group_id)
+        return watchers
 
     def _learn_group(self, sub: Subscription, group_id: str) -> None:
         sub.group_id = group_id

@@ -346,8 +346,9 @@ class FivetranSyncOperator(CheckedArgumentsMixin, SyncLineageMixin, SyncWaitMixi
     Every argument is templated. Literal values are checked when the DAG is parsed; rendered
     ones when the task starts, before anything is sent to Fivetran.
 
-    When the sync succeeded, the task emits an asset event for ``fivetran://<connection_id>``
-    (Airflow 3; see :mod:`fivetran_provider.assets`) and, with the OpenLineage provider
+    When the sync succeeded, the task emits an asset event for
+    ``fivetran://<connection_id>/task-syncs`` (Airflow 3; the connection's own asset is left to
+    its watcher, see :mod:`fivetran_provider.assets`) and, with the OpenLineage provider
     installed, reports the synced tables as lineage (:mod:`fivetran_provider.lineage`).
     """
 

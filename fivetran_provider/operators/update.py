@@ -197,7 +197,7 @@ class UpdateFivetranConnectionOperator(
     A historical sync cannot be requested for many connections at once (map the operator instead).
 
     With ``is_historical_sync=True`` and a successful wait, the task emits an asset event for
-    ``fivetran://<connection_id>`` (Airflow 3) and reports lineage (OpenLineage provider).
+    ``fivetran://<connection_id>/task-syncs`` (Airflow 3) and reports lineage (OpenLineage provider).
     """
 
     template_fields: Sequence[str] = (
