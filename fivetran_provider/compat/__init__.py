@@ -10,3 +10,17 @@ Each class keeps its old arguments, behaviour and XCom values, calls only the cu
 ``/v1/connections`` API, and warns once per process which of this provider's own classes to use
 instead (see ``docs/guides/migrating.md``).
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["FivetranCompatibilityWarning"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FivetranCompatibilityWarning":
+        from fivetran_provider.compat._legacy import FivetranCompatibilityWarning
+
+        return FivetranCompatibilityWarning
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
