@@ -202,3 +202,4 @@ def test_async_default_schedule_change_is_recorded_and_restored(compat_bag: Any,
     assert patches[1:] == [{"schedule_type": "auto", "paused": True, "run_setup_tests": False}]
     view = sim.connection("conn_a")
     assert view["schedule_type"] == "auto" and view["paused"] is True
+    assert same_time(xcom(dag_run, "fivetran_task"), OLD_SUCCESS)  # the return value stays what 2.4.0 returned

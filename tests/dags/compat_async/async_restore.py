@@ -1,7 +1,8 @@
 """A DAG written for airflow-provider-fivetran-async 2.x, plus an undo of the schedule change its operator makes.
 
 ``FivetranOperator`` sets ``schedule_type="manual"`` by default, as 2.x did; here that change is
-recorded, and ``RestoreFivetranConnectionOperator`` puts the connection back on Fivetran's schedule.
+recorded beside the operator's return value (the previous completion time), and
+``RestoreFivetranConnectionOperator`` puts the connection back on Fivetran's schedule.
 """
 
 from datetime import datetime, timedelta
@@ -26,7 +27,7 @@ with DAG(
         task_id="fivetran_task",
         fivetran_conn_id="fivetran_default",
         connector_id="{{ var.value.connector_id }}",
-        poll_frequency=1,
+        wait_for_completion=False,
     )
     restore = RestoreFivetranConnectionOperator(task_id="restore", restore_from="fivetran_task")
     sync >> restore
