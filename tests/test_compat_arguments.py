@@ -12,6 +12,7 @@ import importlib
 import inspect
 import warnings
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -329,3 +330,15 @@ def test_each_compatibility_name_warns_once_per_process_and_names_its_successor(
     assert "use fivetran_provider.operators.FivetranSyncOperator instead" in messages[0]
     assert "use fivetran_provider.sensors.FivetranSyncSensor instead" in messages[1]
     assert all("migrating.md" in message for message in messages)
+
+
+# ---------------------------------------------------------------------------- the migration guide
+
+
+def test_the_migration_guide_names_every_class_and_argument() -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "guides" / "migrating.md").read_text(encoding="utf-8")
+    deprecated_keywords = {"timeout_seconds", "xcom", "reschedule_time"}  # 2.4.0's, still accepted
+    for path, arguments in SIGNATURES.items():
+        assert f"`{path.rpartition('.')[2]}`" in guide, path
+        for name in [*arguments, *deprecated_keywords]:
+            assert f"`{name}`" in guide, f"the guide does not mention {name} of {path}"
