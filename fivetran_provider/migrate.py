@@ -35,6 +35,8 @@ OLD_PACKAGE = "fivetran_provider_async"
 NEW_PACKAGE = "fivetran_provider.compat.fivetran_async"
 _FROM_MODULE = re.compile(rb"from[\s\\]+(" + OLD_PACKAGE.encode() + rb"(?:[\s\\]*\.[\s\\]*\w+)*)")
 _SKIPPED_DIRS = {".git", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".nox"}
+#: The old package's modules that have a counterpart in the compatibility package.
+_MIRRORED = ("operators", "sensors", "hooks", "triggers")
 
 #: Module prefixes that Airflow 3 moved to the ``standard`` provider (ruff AIR312 names them).
 _MOVED_MODULES = ("airflow.operators.", "airflow.sensors.")
@@ -67,6 +69,12 @@ def _is_old(module: str | None) -> bool:
     return module is not None and (module == OLD_PACKAGE or module.startswith(OLD_PACKAGE + "."))
 
 
+def _mirrored(module: str) -> bool:
+    """Whether the compatibility package has this module of the old package (the package itself included)."""
+    parts = module.split(".")
+    return len(parts) == 1 or (len(parts) == 2 and parts[1] in _MIRRORED)
+
+
 def _renamed(module: str) -> str:
     return NEW_PACKAGE + module[len(OLD_PACKAGE) :]
 
@@ -80,21 +88,32 @@ def _offsets(data: bytes) -> list[int]:
     return starts
 
 
-def _edits(tree: ast.AST, data: bytes) -> list[tuple[int, int, bytes]]:
-    """``(start, end, replacement)`` byte spans that move the imports of the old package."""
+def _edits(tree: ast.AST, data: bytes) -> tuple[list[tuple[int, int, bytes]], list[tuple[int, str]]]:
+    """``(start, end, replacement)`` byte spans that move the imports of the old package, and notes on
+    imports of its modules that have no counterpart here (left as they are)."""
     starts = _offsets(data)
     edits: list[tuple[int, int, bytes]] = []
+    notes: list[tuple[int, str]] = []
+
+    def unmirrored(module: str, line: int) -> bool:
+        if _mirrored(module):
+            return False
+        notes.append((line, f"{module} has no counterpart in {NEW_PACKAGE}; left as it is, change it by hand"))
+        return True
+
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and _is_old(node.module):
+            assert node.module is not None
+            if unmirrored(node.module, node.lineno):
+                continue
             start = starts[node.lineno - 1] + node.col_offset
             match = _FROM_MODULE.match(data, start)
             if match is None:  # pragma: no cover - a from-import always starts with its module
                 continue
-            assert node.module is not None
             edits.append((match.start(1), match.end(1), _renamed(node.module).encode()))
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                if not _is_old(alias.name):
+                if not _is_old(alias.name) or unmirrored(alias.name, node.lineno):
                     continue
                 start = starts[alias.lineno - 1] + alias.col_offset
                 end = starts[alias.end_lineno - 1] + alias.end_col_offset  # type: ignore[operator]
@@ -103,7 +122,7 @@ def _edits(tree: ast.AST, data: bytes) -> list[tuple[int, int, bytes]]:
                 else:  # keep the name ``fivetran_provider_async`` bound; its submodules load on use
                     text = f"{NEW_PACKAGE} as {OLD_PACKAGE}"
                 edits.append((start, end, text.encode()))
-    return sorted(edits)
+    return sorted(edits), notes
 
 
 def airflow3_notes(tree: ast.AST) -> list[tuple[int, str]]:
@@ -114,19 +133,17 @@ def airflow3_notes(tree: ast.AST) -> list[tuple[int, str]]:
     notes: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "schedule_interval":
-            notes.append((node.value.lineno, "schedule_interval= is gone in Airflow 3; use schedule= (ruff AIR301)"))
+            notes.append((node.value.lineno, "Airflow 3: schedule_interval= is gone; use schedule= (ruff AIR301)"))
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             module = node.module
             if module.startswith(_MOVED_MODULES) or module in ("airflow.operators", "airflow.sensors"):
-                notes.append((node.lineno, f"{module} moved to the standard provider in Airflow 3 (ruff AIR312)"))
+                notes.append((node.lineno, f"Airflow 3: {module} moved to the standard provider (ruff AIR312)"))
             elif module == "airflow.utils.dates" and any(alias.name == "days_ago" for alias in node.names):
-                notes.append((node.lineno, "airflow.utils.dates.days_ago is gone in Airflow 3 (ruff AIR301)"))
+                notes.append((node.lineno, "Airflow 3: airflow.utils.dates.days_ago is gone (ruff AIR301)"))
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith(_MOVED_MODULES):
-                    notes.append(
-                        (node.lineno, f"{alias.name} moved to the standard provider in Airflow 3 (ruff AIR312)")
-                    )
+                    notes.append((node.lineno, f"Airflow 3: {alias.name} moved to the standard provider (ruff AIR312)"))
     return sorted(notes)
 
 
@@ -134,19 +151,21 @@ def migrate_source(source: str) -> tuple[str, list[tuple[int, str]]]:
     """Rewrite the ``fivetran_provider_async`` imports of one file's text.
 
     :param source: the file's text.
-    :return: the new text (the same when nothing needs changing) and the Airflow 2-to-3 notes.
+    :return: the new text (the same when nothing needs changing) and the notes: Airflow 2-to-3
+        changes, and imports of old modules without a counterpart here, as ``(line, message)``.
     :raises SyntaxError: when the text is not valid Python.
     """
     tree = ast.parse(source)
     data = source.encode("utf-8")
     pieces: list[bytes] = []
     position = 0
-    for start, end, replacement in _edits(tree, data):
+    edits, notes = _edits(tree, data)
+    for start, end, replacement in edits:
         pieces.append(data[position:start])
         pieces.append(replacement)
         position = end
     pieces.append(data[position:])
-    return b"".join(pieces).decode("utf-8"), airflow3_notes(tree)
+    return b"".join(pieces).decode("utf-8"), sorted(notes + airflow3_notes(tree))
 
 
 def python_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -227,8 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 out.write(unified_diff(result))
         for line, message in result.notes:
-            noted = True
-            print(f"{path}:{line}: Airflow 3: {message}", file=sys.stderr)
+            noted = noted or message.startswith("Airflow 3")
+            print(f"{path}:{line}: {message}", file=sys.stderr)
     verb = "rewrote" if args.write else "would rewrite"
     print(
         f"{verb} {len(changed)} file(s)" + ("" if changed else "; nothing to change"),

@@ -58,8 +58,8 @@ def test_migrate_source_rewrites_only_the_import_module_names() -> None:
     after, notes = migrate.migrate_source(MIXED)
     assert after == MIXED_AFTER
     assert notes == [
-        (5, "airflow.operators.python moved to the standard provider in Airflow 3 (ruff AIR312)"),
-        (18, "schedule_interval= is gone in Airflow 3; use schedule= (ruff AIR301)"),
+        (5, "Airflow 3: airflow.operators.python moved to the standard provider (ruff AIR312)"),
+        (18, "Airflow 3: schedule_interval= is gone; use schedule= (ruff AIR301)"),
     ]
     assert migrate.migrate_source(after)[0] == after  # nothing left to do
 
@@ -76,6 +76,19 @@ def test_migrated_names_resolve() -> None:
         namespace,
     )
     assert namespace["via_package"] is namespace["FivetranOperator"]
+
+
+def test_modules_without_a_counterpart_are_listed_and_left_alone() -> None:
+    source = (
+        "from fivetran_provider_async.utils.operator_utils import datasets\n"
+        "import fivetran_provider_async.utils\n"
+        "from fivetran_provider_async import hooks\n"
+    )
+    after, notes = migrate.migrate_source(source)
+    assert after.splitlines()[:2] == source.splitlines()[:2]
+    assert after.splitlines()[2] == "from fivetran_provider.compat.fivetran_async import hooks"
+    assert [line for line, _message in notes] == [1, 2]
+    assert "fivetran_provider_async.utils.operator_utils has no counterpart" in notes[0][1]
 
 
 @pytest.fixture
