@@ -8,7 +8,8 @@ Every ``*.py`` file under each PATH is read. Imports of ``fivetran_provider_asyn
 fivetran_provider_async.operators import FivetranOperator``, ``import fivetran_provider_async.hooks
 as h``, ...) are rewritten to :mod:`fivetran_provider.compat.fivetran_async`, which keeps the same
 class names, arguments and XCom values. Only the module names inside those import statements
-change; the rest of each file stays byte for byte as it was.
+change; the rest of each file stays byte for byte as it was. Imports of the old package's modules
+that have no counterpart here (``fivetran_provider_async.utils``) are listed and left alone.
 
 Without ``--write`` the command prints the changes as a unified diff and exits with 1 when a file
 needs changing, 0 when none does. With ``--write`` it rewrites the files in place (and exits 0);
