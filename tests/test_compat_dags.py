@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from fivetran_provider._compat import AIRFLOW_V_3_PLUS
 from fivetran_provider.sync_status import parse_timestamp
 from fivetran_provider.testing import FivetranSimulator
 from tests.conftest import DAGS_FOLDER, conn_json
@@ -77,6 +78,19 @@ def assert_current_paths_only(sim: FivetranSimulator) -> None:
         assert "/connectors" not in recorded.path and not recorded.path.endswith("/force"), recorded.path
 
 
+def asset_event_payloads(uri: str) -> list[dict[str, Any]]:
+    """The payloads of the asset events stored for ``uri`` (Airflow 3)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.scalars(
+            select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id).where(AssetModel.uri == uri)
+        ).all()
+        return [dict((row.extra or {}).get("payload") or {}) for row in rows]
+
+
 def same_time(left: Any, right: Any) -> bool:
     return parse_timestamp(left) == parse_timestamp(right)
 
@@ -132,6 +146,7 @@ def test_async_operator_waits_in_the_triggerer(
     sim.add_connection("conn_a", succeeded_at=OLD_SUCCESS, schedule_type="manual")
     sim.plan_syncs("conn_a", "success", duration=3600)
     finish_after_polls(sim, "conn_a", polls=2)
+    events_before = len(asset_event_payloads("fivetran://conn_a")) if AIRFLOW_V_3_PLUS else 0
     dag_run = run(compat_bag, "compat_async_sync")
     assert dag_run.state == "success", task_states(dag_run)
     assert_current_paths_only(sim)
@@ -140,6 +155,9 @@ def test_async_operator_waits_in_the_triggerer(
     # 2.4.0 returned the new completion time after waiting in the triggerer.
     assert same_time(xcom(dag_run, "fivetran_task"), sim.connection("conn_a")["succeeded_at"])
     assert parse_timestamp(xcom(dag_run, "fivetran_task")) > parse_timestamp(OLD_SUCCESS)  # type: ignore[operator]
+    if AIRFLOW_V_3_PLUS:  # unlike 2.4.0, the successful sync is also an asset event
+        events = asset_event_payloads("fivetran://conn_a")[events_before:]
+        assert [event.get("outcome") for event in events] == ["success"]
 
 
 def test_async_xcom_between_operator_and_sensor(

@@ -5,8 +5,9 @@ started a sync and returned the previous completion time (``max(succeeded_at, fa
 Fivetran wrote it). The asynchronous provider could then wait for the sync. This class does the
 same steps with this provider's parts: validation when the DAG is parsed, the change recorded
 for ``RestoreFivetranConnectionOperator``, ``POST /v1/connections/{id}/sync`` (or ``/resync``)
-sent at most once (read back before any re-send), and the wait of
-:class:`~fivetran_provider.operators.sync.SyncWaitMixin`, which always ends at its deadline.
+sent at most once (read back before any re-send), the wait of
+:class:`~fivetran_provider.operators.sync.SyncWaitMixin`, which always ends at its deadline, the
+connection's dashboard link and, after a successful wait, its ``fivetran://`` asset event.
 """
 
 from __future__ import annotations
@@ -85,7 +86,14 @@ class LegacySyncOperator(SyncWaitMixin, BaseOperator):
         resync: bool = False,
         **kwargs: Any,
     ) -> None:
+        from fivetran_provider.operators._completion import merge_outlets
+
         warn_once(self.compat_name, self.instead)
+        kwargs["outlets"] = merge_outlets(
+            kwargs.get("outlets"),
+            connector_id,
+            known_to_emit=self.waits and wait_for_completion is True and not is_templated(connector_id),
+        )
         super().__init__(**kwargs)
         if not connector_id and not (connector_name and destination_name):
             raise FivetranValidationError(
@@ -135,6 +143,7 @@ class LegacySyncOperator(SyncWaitMixin, BaseOperator):
 
         :param context: the task context.
         """
+        from fivetran_provider.operators._completion import after_sync
         from fivetran_provider.sync_status import capture_baseline, epoch_to_iso
 
         hook = self.hook
@@ -172,13 +181,14 @@ class LegacySyncOperator(SyncWaitMixin, BaseOperator):
                 self.log.info("Requested a sync of Fivetran connection %s", connection_id)
             if not (self.waits and self.wait_for_completion):
                 return previous
-            self.wait_for_sync(
+            outcome = self.wait_for_sync(
                 context,
                 connection_id=connection_id,
                 baseline=baseline,
                 historical=self.resync and self.scope is None,
                 hook=hook,
             )
+            after_sync(self, context, hook, outcome, historical=self.resync and self.scope is None, lineage=False)
             return None  # finished without deferring: the earlier operator returned nothing then
         finally:
             hook.close()
@@ -190,5 +200,11 @@ class LegacySyncOperator(SyncWaitMixin, BaseOperator):
         :param event: the trigger's event payload.
         :param result: unused (kept by the wait's contract).
         """
+        from fivetran_provider.operators._completion import after_sync
+
         outcome = super().execute_complete(context, event, result)
+        try:
+            after_sync(self, context, self.hook, outcome, historical=self.resync and self.scope is None, lineage=False)
+        finally:
+            self.hook.close()
         return outcome.get("succeeded_at") if isinstance(outcome, dict) else None
