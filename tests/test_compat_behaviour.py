@@ -6,6 +6,7 @@ under test here; ``tests/test_compat_dags.py`` runs whole DAGs.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -94,3 +95,54 @@ def test_hook_methods_keep_their_names_on_the_current_api(
     assert fivetran_conn.connection("conn_a")["schedule_type"] == "manual"
     for recorded in fivetran_conn.requests:
         assert recorded.path.startswith(("/v1/connections", "/v1/groups")), recorded.path
+
+
+def test_async_hook_methods_and_a_given_airflow_connection(fivetran_conn: FivetranSimulator) -> None:
+    from fivetran_provider._compat import import_string
+    from fivetran_provider.compat.fivetran_async.hooks import FivetranHookAsync
+    from tests.conftest import conn_json
+
+    connection_class = import_string("airflow.models.connection.Connection")
+    given = connection_class.from_json(conn_json(fivetran_conn), conn_id="not_registered_anywhere")
+    fivetran_conn.add_connection("conn_a", succeeded_at=OLD_SUCCESS, failed_at=OLD_FAILURE)
+
+    async def ask() -> tuple[Any, ...]:
+        hook = FivetranHookAsync(fivetran_conn_id="not_registered_anywhere", fivetran_conn=given)
+        try:
+            connection = await hook.get_connector_async("conn_a")
+            last = await hook.get_last_sync_async("conn_a")
+            assert await hook.get_sync_status_async("conn_a", parse_timestamp("2025-12-31T00:00:00Z")) == "success"
+            between = parse_timestamp("2026-01-01T12:00:00Z")
+            with pytest.raises(FivetranSyncFailedError):  # failed after that time, no success since
+                await hook.get_sync_status_async("conn_a", between)
+            after = await hook.get_sync_status_async("conn_a", parse_timestamp(OLD_FAILURE))
+            return connection["id"], last, after
+        finally:
+            await hook.aclose()
+
+    connection_id, last, after = asyncio.run(ask())
+    assert connection_id == "conn_a" and last == parse_timestamp(OLD_FAILURE) and after == "pending"
+
+
+def test_trigger_fires_the_old_events(fivetran_conn: FivetranSimulator, hook: Any) -> None:
+    from fivetran_provider.compat.fivetran_async.triggers import FivetranTrigger
+
+    fivetran_conn.add_connection("conn_a", succeeded_at=OLD_SUCCESS)
+    hook.start_sync("conn_a")  # finished at the next read
+
+    async def first_event(trigger: FivetranTrigger) -> dict[str, Any]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("no event")
+
+    success = asyncio.run(
+        first_event(
+            FivetranTrigger("t", "conn_a", "fivetran_default", previous_completed_at=OLD_SUCCESS, poke_interval=1)
+        )
+    )
+    assert success["status"] == "success"
+    assert parse_timestamp(success["return_value"]) == parse_timestamp(
+        fivetran_conn.connection("conn_a")["succeeded_at"]
+    )
+    missing = asyncio.run(first_event(FivetranTrigger("t", "no_such_conn", "fivetran_default", poke_interval=1)))
+    assert missing["status"] == "error" and "no_such_conn" in missing["message"]

@@ -14,6 +14,7 @@ from fivetran_provider.compat._hook import NEVER, LegacyHookMethods
 from fivetran_provider.compat._legacy import legacy_retry_policy, previous_completion, warn_once
 from fivetran_provider.exceptions import FivetranSyncFailedError
 from fivetran_provider.hooks.async_hook import FivetranAsyncHook
+from fivetran_provider.hooks.core import ClientSettings
 from fivetran_provider.hooks.fivetran_hook import FivetranHook as _FivetranHook
 
 __all__ = ["FivetranHook", "FivetranHookAsync"]
@@ -67,6 +68,15 @@ class FivetranHookAsync(FivetranHook, FivetranAsyncHook):
 
     compat_name = "fivetran_provider.compat.fivetran_async.hooks.FivetranHookAsync"
     instead = "fivetran_provider.hooks.FivetranAsyncHook"
+
+    async def asettings(self) -> ClientSettings:
+        """The client settings: from ``fivetran_conn`` when one was given, else read without blocking."""
+        if self.fivetran_conn is not None and self._async_settings is None:
+            from fivetran_provider._compat import amask_secret
+
+            await amask_secret(self._api_secret(self.fivetran_conn))
+            self._async_settings = self._settings_from(self.fivetran_conn, self.fivetran_conn.extra_dejson or {})
+        return await super().asettings()
 
     async def get_connector_async(self, connector_id: str) -> dict[str, Any]:
         """Read a connection without blocking the event loop (``GET /v1/connections/{id}``).
