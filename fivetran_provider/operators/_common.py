@@ -354,13 +354,15 @@ def _describe_request(body: Mapping[str, Any]) -> str:
 
 
 def pull_record(context: Any, task_id: str) -> Any:
-    """The change record a task left in this run: its return value, or the record it stored early.
+    """The change record a task left in this run: its return value, or the record stored under the record key.
 
     :param context: the task context.
     :param task_id: the task whose record to read.
     """
     ti = context["ti"]
     value = ti.xcom_pull(task_ids=task_id)
-    if value is None:
+    # A task whose return value is something else (the compatibility operators return a time)
+    # keeps its record under the record key only.
+    if value is None or (isinstance(value, str) and not value.lstrip().startswith(("{", "["))):
         value = ti.xcom_pull(task_ids=task_id, key=changes.RECORD_XCOM_KEY)
     return value
