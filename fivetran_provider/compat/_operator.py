@@ -7,7 +7,7 @@ same steps with this provider's parts: validation when the DAG is parsed, the ch
 for ``RestoreFivetranConnectionOperator``, ``POST /v1/connections/{id}/sync`` (or ``/resync``)
 sent at most once (read back before any re-send), the wait of
 :class:`~fivetran_provider.operators.sync.SyncWaitMixin`, which always ends at its deadline, the
-connection's dashboard link and, after a successful wait, its ``fivetran://`` asset event.
+connection's dashboard link and, after a successful wait, its task-sync asset event (``fivetran://<id>/task-syncs``).
 """
 
 from __future__ import annotations
