@@ -15,15 +15,12 @@ from types import TracebackType
 from typing import Any
 
 from fivetran_provider.testing.clock import SimulatedClock
+from fivetran_provider.testing.demo import seed_demo_account
 from fivetran_provider.testing.faults import FaultInjector
-from fivetran_provider.testing.handler import (
-    MAX_RECORDS,
-    ApiHandler,
-    IncomingRequest,
-    RateLimiter,
-    RecordedRequest,
-    RequestRecorder,
-)
+from fivetran_provider.testing.handler import ApiHandler
+from fivetran_provider.testing.http_messages import IncomingRequest
+from fivetran_provider.testing.ratelimit import RateLimiter
+from fivetran_provider.testing.recorder import MAX_RECORDS, RecordedRequest, RequestRecorder
 from fivetran_provider.testing.state import PAUSED_SYNC_BEHAVIOURS, SimulatorState, to_epoch
 
 _MAX_BODY = 16 * 1024 * 1024
@@ -259,9 +256,7 @@ class FivetranSimulator:
         self._thread: threading.Thread | None = None
         self._stopped = False
         if seed_demo:
-            from fivetran_provider.testing.demo import seed_demo_account
-
-            seed_demo_account(self)
+            seed_demo_account(self.state)
         self.start()
 
     # ------------------------------------------------------------------ lifecycle
