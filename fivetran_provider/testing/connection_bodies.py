@@ -7,6 +7,7 @@ from typing import Any
 
 from fivetran_provider.testing.body_checks import check_bool, coerce_int, is_int, require_object
 from fivetran_provider.testing.http_messages import invalid
+from fivetran_provider.testing.schedules import cron_is_valid
 
 _SYNC_FREQUENCIES: tuple[int, ...] = (1, 5, 15, 30, 60, 120, 180, 360, 480, 720, 1440)
 _HOUR_RE = re.compile(r"^([01]\d|2[0-3]):00$")
@@ -82,7 +83,7 @@ def _validate_schedule(value: Any) -> dict[str, Any] | None:
         days = schedule["days_of_week"]
         if not isinstance(days, list) or any(day not in _WEEK_DAYS for day in days) or len(set(days)) != len(days):
             raise invalid("Field 'schedule.days_of_week' must be a list of distinct week days (MONDAY..SUNDAY)")
-    if "cron" in schedule and (not isinstance(schedule["cron"], str) or len(schedule["cron"].split()) != 5):
+    if "cron" in schedule and (not isinstance(schedule["cron"], str) or not cron_is_valid(schedule["cron"])):
         raise invalid(f"Invalid value for field 'schedule.cron': {schedule['cron']!r}")
     needed = {"INTERVAL": "interval", "TIME_OF_DAY": "time_of_day", "CRON": "cron"}.get(kind)
     if needed is not None and needed not in schedule:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import copy
 import json
+import math
 import secrets
 import time
 from typing import Any
@@ -160,8 +161,17 @@ class ApiHandler:
         fault = self.faults.take(EARLY_KINDS, method, path)
         if fault is not None and fault.kind == "drop_connection":
             return Response(0, drop=True)
-        limit, remaining, retry_after = self.limiter.hit(time.time())
-        rate_headers = {"X-Rate-Limit": str(limit), "X-Rate-Limit-Remaining": str(remaining)}
+        authorised = self._authorised(request)
+        rate_headers: dict[str, str] = {}
+        retry_after: int | None = None
+        limit = self.limiter.limit_per_hour
+        if authorised or fault is not None:
+            # Only requests with valid credentials use up the budget; the others get 401 first.
+            clock = self.state.clock
+            limit, remaining, wait = self.limiter.hit(clock.now())
+            rate_headers = {"X-Rate-Limit": str(limit), "X-Rate-Limit-Remaining": str(remaining)}
+            if wait is not None:
+                retry_after = max(1, math.ceil(clock.real_seconds(wait)))
         if fault is not None:
             response = self._fault_response(fault)
         elif retry_after is not None:

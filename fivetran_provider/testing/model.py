@@ -200,6 +200,8 @@ class Connection:
     history: list[SyncRun] = field(default_factory=list)
     resync_after_run: bool = False
     schedule_anchor: float = 0.0
+    # the scheduler starts no run before this: the end of the last run, or the moment of seeding
+    not_before: float | None = None
     schema_config: dict[str, Any] | None = None
 
 

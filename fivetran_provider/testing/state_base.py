@@ -16,11 +16,15 @@ from fivetran_provider.testing.clock import SimulatedClock, WallClock
 from fivetran_provider.testing.connection_view import render_connection
 from fivetran_provider.testing.errors import ApiError, UnknownConnectionError
 from fivetran_provider.testing.model import DEFAULT_FAILURE_MESSAGE, Connection, Group, IdPool, PlannedSync, SyncRun
-from fivetran_provider.testing.schedules import next_scheduled_start
+from fivetran_provider.testing.schedules import last_slot, next_scheduled_start, next_slot
 
 # Most scheduled runs one read may compute for a connection after a long jump of simulated time;
 # beyond it the scheduler starts again from the current time (missed slots are skipped).
 _MAX_RUNS_PER_READ = 10000
+
+# Up to this many scheduled runs due at once are run one by one (each kept in the history); beyond
+# it all but the last are jumped over in closed form.
+_RUNS_KEPT = 100
 
 
 class StateBase:
@@ -120,10 +124,51 @@ class StateBase:
                 continue
             due = next_scheduled_start(conn) if self.scheduled_syncs else None
             if due is not None and now >= due:
+                due = self._skip_routine_runs(conn, due, now)
                 self._start(conn, due, "scheduled")
                 continue
             return
         conn.schedule_anchor = now
+
+    def _skip_routine_runs(self, conn: Connection, due: float, now: float) -> float:
+        """Jump over all but the last scheduled runs due by ``now``, in closed form; return the next start.
+
+        Only runs nothing was planned for are skipped (they succeed after the default duration), so
+        the outcome is the one running them one by one would give: ``succeeded_at`` is the end of the
+        last skipped run, and the runs after it are started as usual. The skipped runs are summed
+        up in one entry of the history, the last of them.
+        """
+        if conn.plan or conn.is_historical_sync or conn.resync_after_run or conn.queued:
+            return due
+        length = max(0.0, self.default_sync_duration)
+        last = last_slot(conn, due, now, length)
+        if last is None or last <= due or self._few_slots(conn, due, last, length):
+            return due
+        before = last_slot(conn, due, last - 1.0, length)
+        if before is None or before <= due or before + length > min(last, now):
+            return due
+        run = SyncRun(
+            started_at=before, ends_at=before + length, outcome="success", historical=False, trigger="scheduled"
+        )
+        run.ended_at, run.result = before + length, "success"
+        conn.history.append(run)
+        conn.succeeded_at = before + length
+        conn.not_before = before + length
+        conn.schedule_anchor = before
+        conn.tasks = [task for task in conn.tasks if task.get("code") != "sync_failed"]
+        following = next_scheduled_start(conn)
+        return due if following is None else following
+
+    @staticmethod
+    def _few_slots(conn: Connection, due: float, last: float, length: float) -> bool:
+        """Whether at most :data:`_RUNS_KEPT` scheduled runs lie between ``due`` and ``last`` (then all are run)."""
+        moment: float | None = due
+        for _ in range(_RUNS_KEPT):
+            if moment is None or moment >= last:
+                return True
+            following = next_slot(conn, moment)
+            moment = None if following is None else max(following, moment + length)
+        return False
 
     def _start(self, conn: Connection, at: float, trigger: str) -> None:
         if conn.plan:
@@ -151,6 +196,7 @@ class StateBase:
         run.result = "cancelled"
         conn.history.append(run)
         conn.run = None
+        conn.not_before = at
 
     def _finish(self, conn: Connection, outcome: str, at: float) -> None:
         run = conn.run
@@ -160,6 +206,7 @@ class StateBase:
         run.result = outcome
         conn.history.append(run)
         conn.run = None
+        conn.not_before = at
         if outcome == "success":
             conn.succeeded_at = at
             if run.historical:
@@ -171,5 +218,3 @@ class StateBase:
             conn.tasks.append({"code": "sync_failed", "message": run.failure_message})
         else:
             conn.rescheduled_for = at + max(0.0, run.rescheduled_delay)
-
-    # ------------------------------------------------------------------ lifecycle control (Python side)

@@ -10,7 +10,7 @@ from fivetran_provider.testing.model import SEEDABLE_FIELDS, SETUP_STATES, Conne
 from fivetran_provider.testing.schedules import apply_schedule
 from fivetran_provider.testing.state_base import StateBase
 from fivetran_provider.testing.state_schemas import schema_config_from_shorthand
-from fivetran_provider.testing.timestamps import to_epoch
+from fivetran_provider.testing.timestamps import format_timestamp, to_epoch
 
 # Keys that Fivetran only accepts when a connection is created.
 _CREATE_ONLY_CONFIG_KEYS: tuple[str, ...] = ("schema", "table", "schema_prefix")
@@ -107,7 +107,14 @@ class ConnectionsState(StateBase):
                 extra=extra,
                 **seeded,
             )
-            conn.schedule_anchor = self.clock.now()
+            now = self.clock.now()
+            _check_not_future(conn, now)
+            # The schedule counts from the last sync's start; a seeded connection's last sync is
+            # taken to have started when it ended (the seed gives no length), else from seeding.
+            # An overdue one syncs at once: no run is placed before the moment it was seeded.
+            ended = [moment for moment in (conn.succeeded_at, conn.failed_at) if moment is not None]
+            conn.schedule_anchor = max(ended) if ended else now
+            conn.not_before = now
             self._connections[connection_id] = conn
             return self._view(conn)
 
@@ -295,6 +302,17 @@ class ConnectionsState(StateBase):
             view = self._view(conn)
             view["setup_tests"] = tests
             return view
+
+
+def _check_not_future(conn: Connection, now: float) -> None:
+    """Refuse seeded timestamps later than the simulator's clock: the first run would move them back."""
+    for name in ("created_at", "succeeded_at", "failed_at"):
+        value = getattr(conn, name)
+        if value is not None and value > now:
+            raise ValueError(
+                f"{name} {format_timestamp(value)} is later than the simulator's clock ({format_timestamp(now)}); "
+                "seed times in the simulator's past, or start simulated time later (start_time)"
+            )
 
 
 def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
