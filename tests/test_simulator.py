@@ -386,7 +386,10 @@ def test_patch_success_updates_and_persists(sim: FivetranSimulator, http: reques
 
 
 def test_config_merge_and_secret_masking(sim: FivetranSimulator, http: requests.Session) -> None:
-    conn = sim.add_connection(config={"host": "db", "port": 5432, "user": "ft", "password": "hunter2"})
+    # A service the definition does not describe: any key named like a secret of some service is masked.
+    conn = sim.add_connection(
+        service="in_house_database", config={"host": "db", "port": 5432, "user": "ft", "password": "hunter2"}
+    )
     assert conn["config"]["password"] == "******"
 
     response = patch(

@@ -228,7 +228,10 @@ def test_secrets_are_masked_per_service_as_the_definition_marks_them(sim: Fivetr
     assert hubspot["config"] == {"client_secret": "******", "api_key_id": "k-1"}
     assert postgres["config"] == {"password": "******", "user": "u", "client_private_key": "******", "host": "h"}
     assert salesforce["config"] == {"private_key": "******", "domain": "d"}
-    # A key the service does not define is masked when it is a password field of any service.
+    # For a service the definition describes, only its own password fields are secret ...
+    extra = sim.add_connection(service="postgres", config={"password": "pw", "client_id": "c", "hostname": "h"})
+    assert extra["config"] == {"password": "******", "client_id": "c", "hostname": "h"}
+    # ... and for one it does not describe, any name that is a password field of some service.
     unknown = sim.add_connection(service="some_new_service", config={"api_token": "t", "token_url": "u"})
     assert unknown["config"] == {"api_token": "******", "token_url": "u"}
 

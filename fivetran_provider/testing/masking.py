@@ -10,28 +10,33 @@ from typing import Any
 #: How secret configuration values are shown in every read.
 MASK = "******"
 
-# Secret configuration keys per service: a small table derived at development time from the
-# ``"format": "password"`` fields of Fivetran's OpenAPI definition (see tools/derive_secret_fields.py).
-# ``secret`` lists a service's password-format keys (dotted paths), ``plain`` its other keys;
-# ``any_service`` the names of password-format keys of any service, used for unlisted services and keys.
+# Secret configuration keys of every connection service Fivetran's OpenAPI definition describes,
+# derived at development time from its ``"format": "password"`` fields (tools/derive_secret_fields.py):
+# ``services`` maps a service to the dotted paths of its secret keys (every other key of a listed
+# service is plain); ``any_service`` holds the names of secret keys of any service, the rule only for
+# services the definition does not describe.
 _SECRET_TABLE: dict[str, Any] = json.loads(
     resources.files("fivetran_provider.testing").joinpath("secret_fields.json").read_text(encoding="utf-8")
 )
 _SECRET_PATHS_BY_SERVICE: dict[str, frozenset[str]] = {
-    service: frozenset(entry["secret"]) for service, entry in _SECRET_TABLE["services"].items()
-}
-_PLAIN_KEYS_BY_SERVICE: dict[str, frozenset[str]] = {
-    service: frozenset(entry["plain"]) for service, entry in _SECRET_TABLE["services"].items()
+    service: frozenset(paths) for service, paths in _SECRET_TABLE["services"].items()
 }
 _SECRET_NAMES_ANY_SERVICE: frozenset[str] = frozenset(_SECRET_TABLE["any_service"])
+
+
+def is_described_service(service: str) -> bool:
+    """Tell whether the definition describes a service's configuration (then only its own secrets are masked).
+
+    :param service: connector service, e.g. ``postgres``.
+    """
+    return service in _SECRET_PATHS_BY_SERVICE
 
 
 def is_secret_config_key(key: str, service: str | None = None) -> bool:
     """Tell whether a top-level configuration key holds a secret that reads must mask.
 
-    A key the definition marks ``"format": "password"`` for the service is secret, one it defines
-    otherwise is not; for other keys and services, any name that is a password field of some
-    service counts as secret.
+    For a service the definition describes, exactly the keys it marks ``"format": "password"`` are
+    secret; for other services, any name that is a password field of some service counts as secret.
 
     :param key: configuration key, e.g. ``password`` or ``client_secret``.
     :param service: connector service, e.g. ``postgres``.
@@ -40,10 +45,9 @@ def is_secret_config_key(key: str, service: str | None = None) -> bool:
 
 
 def _is_secret_path(path: str, key: str, service: str | None) -> bool:
-    if service is not None and path in _SECRET_PATHS_BY_SERVICE.get(service, frozenset()):
-        return True
-    if service is not None and path in _PLAIN_KEYS_BY_SERVICE.get(service, frozenset()):
-        return False
+    described = _SECRET_PATHS_BY_SERVICE.get(service) if service is not None else None
+    if described is not None:
+        return path in described
     return key in _SECRET_NAMES_ANY_SERVICE
 
 
