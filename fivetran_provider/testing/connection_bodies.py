@@ -13,6 +13,8 @@ _SYNC_FREQUENCIES: tuple[int, ...] = (1, 5, 15, 30, 60, 120, 180, 360, 480, 720,
 _HOUR_RE = re.compile(r"^([01]\d|2[0-3]):00$")
 _WEEK_DAYS: tuple[str, ...] = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
+_TRUST_FIELDS: tuple[str, ...] = ("trust_certificates", "trust_fingerprints")
+
 # Fields that control setup tests during a PATCH; never stored.
 _TEST_CONTROL_FIELDS: tuple[str, ...] = ("run_setup_tests", "trust_certificates", "trust_fingerprints")
 
@@ -53,10 +55,8 @@ def _validate_schedule(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise invalid("Field 'schedule' must be an object")
     allowed = {"schedule_type", "interval", "time_of_day", "days_of_week", "cron"}
-    for key in value:
-        if key not in allowed:
-            raise invalid(f"Unknown field 'schedule.{key}'")
-    schedule = dict(value)
+    # Fields the definition does not name are ignored, as the API does with JSON it does not know.
+    schedule = {key: item for key, item in value.items() if key in allowed}
     kind = schedule.get("schedule_type")
     if kind is None:
         for key, inferred in (("cron", "CRON"), ("time_of_day", "TIME_OF_DAY"), ("interval", "INTERVAL")):
@@ -100,10 +100,9 @@ def validate_update(body: Any) -> tuple[dict[str, Any], bool]:
     """
     if body is None:
         body = {}
-    body = dict(require_object(body, "update"))
-    for key in body:
-        if key not in _PATCH_PERSISTENT and key not in _TEST_CONTROL_FIELDS:
-            raise invalid(f"Unknown field '{key}'")
+    # Fields the definition does not name are ignored (nothing documents a refusal).
+    known = _PATCH_PERSISTENT | set(_TEST_CONTROL_FIELDS)
+    body = {key: value for key, value in require_object(body, "update").items() if key in known}
     for name in ("sync_frequency", "data_delay_threshold"):
         if name in body:
             body[name] = coerce_int(body[name])
@@ -140,11 +139,10 @@ def validate_update(body: Any) -> tuple[dict[str, Any], bool]:
             raise invalid(f"Field '{name}' must be an object")
     destination = body.get("destination_configuration")
     if isinstance(destination, dict):
-        for key, value in destination.items():
-            if key != "virtual_warehouse":
-                raise invalid(f"Unknown field 'destination_configuration.{key}'")
-            if value is not None and not isinstance(value, str):
-                raise invalid("Field 'destination_configuration.virtual_warehouse' must be a string")
+        body["destination_configuration"] = {k: v for k, v in destination.items() if k == "virtual_warehouse"}
+        value = destination.get("virtual_warehouse")
+        if value is not None and not isinstance(value, str):
+            raise invalid("Field 'destination_configuration.virtual_warehouse' must be a string")
     changes = {key: value for key, value in body.items() if key not in _TEST_CONTROL_FIELDS}
     if "schedule" in changes:
         changes["schedule"] = _validate_schedule(changes["schedule"])
@@ -167,10 +165,7 @@ def validate_sync(body: Any) -> bool:
     """
     if body is None:
         return False
-    body = dict(require_object(body, "sync"))
-    for key in body:
-        if key != "force":
-            raise invalid(f"Unknown field '{key}'")
+    body = {key: value for key, value in require_object(body, "sync").items() if key == "force"}
     check_bool(body, "force")
     return bool(body.get("force", False))
 
@@ -183,11 +178,7 @@ def validate_resync(body: Any) -> dict[str, list[str]] | None:
     """
     if body is None:
         return None
-    body = require_object(body, "resync")
-    for key in body:
-        if key != "scope":
-            raise invalid(f"Unknown field '{key}'")
-    scope = body.get("scope")
+    scope = require_object(body, "resync").get("scope")
     if scope is None:
         return None
     if not isinstance(scope, dict):
@@ -210,8 +201,6 @@ def validate_test(body: Any, present: bool) -> None:
     """
     if not present:
         raise invalid("Request body is required; send {} to run the setup tests with default options")
-    body = dict(require_object(body, "test"))
+    body = {key: value for key, value in require_object(body, "test").items() if key in _TRUST_FIELDS}
     for key in body:
-        if key not in ("trust_certificates", "trust_fingerprints"):
-            raise invalid(f"Unknown field '{key}'")
         check_bool(body, key)

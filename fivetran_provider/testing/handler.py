@@ -31,12 +31,15 @@ from fivetran_provider.testing.http_messages import (
     malformed_success,
 )
 from fivetran_provider.testing.ratelimit import RateLimiter
-from fivetran_provider.testing.recorder import MAX_RECORDS, RecordedRequest, RequestRecorder
+from fivetran_provider.testing.recorder import MAX_RECORDED_BODY, MAX_RECORDS, RecordedRequest, RequestRecorder
 from fivetran_provider.testing.routes_accounts import AccountRoutes
 from fivetran_provider.testing.routes_connections import ConnectionRoutes
 from fivetran_provider.testing.routes_schemas import SchemaRoutes
-from fivetran_provider.testing.routing import Route, RouteContext, RouteEntry
+from fivetran_provider.testing.routing import DOCUMENTED_METHODS, Route, RouteContext, RouteEntry
 from fivetran_provider.testing.state import SimulatorState
+
+#: The route set of each resource, in the order their routes are tried.
+ROUTE_SETS = (AccountRoutes, ConnectionRoutes, SchemaRoutes)
 
 __all__ = [
     "MAX_RECORDS",
@@ -94,11 +97,9 @@ class ApiHandler:
         self.api_key = api_key
         self.api_secret = api_secret
         # (pattern segments, {method: handler}); "*" matches one path segment.
-        self._routes: list[RouteEntry] = [
-            entry
-            for routes in (AccountRoutes, ConnectionRoutes, SchemaRoutes)
-            for entry in routes(state, faults).routes()
-        ]
+        entries = [entry for routes in ROUTE_SETS for entry in routes(state, faults).routes()]
+        # A literal segment beats a "*" in the same place: fewer wildcards are tried first.
+        self._routes: list[RouteEntry] = sorted(entries, key=lambda entry: entry[0].count("*"))
 
     # ------------------------------------------------------------------ entry point
 
@@ -126,7 +127,7 @@ class ApiHandler:
                 parsed, body_ok = None, False
         headers = {key: ("<redacted>" if key.lower() == "authorization" else value) for key, value in request.headers}
         # Bodies of requests without valid credentials are not kept: nobody may fill the log for free.
-        keep_body = self._authorised(request)
+        keep_body = self._authorised(request) and len(request.body) <= MAX_RECORDED_BODY
         record = RecordedRequest(
             method=request.method,
             path=path,
@@ -257,6 +258,7 @@ class ApiHandler:
             raise not_found
         handlers: dict[str, Route] | None = None
         params: list[str] = []
+        matched: tuple[str, ...] = ()
         for pattern, candidates in self._routes:
             if len(pattern) != len(rest):
                 continue
@@ -269,16 +271,21 @@ class ApiHandler:
                 elif expected != actual:
                     break
             else:
-                handlers, params = candidates, captured
+                handlers, params, matched = candidates, captured, pattern
                 break
         if handlers is None:
             raise not_found
-        route = handlers.get(method)
+        route = handlers.get("GET" if method == "HEAD" else method)
         if route is None:
+            documented = DOCUMENTED_METHODS.get(matched, tuple(handlers))
+            if method in documented:
+                raise ApiError(
+                    501, "NotImplemented", f"The simulator does not serve {method} {path}, which Fivetran documents"
+                )
             error = error_response(
                 ApiError(405, "MethodNotAllowed", f"HTTP method {method} is not supported for {path}")
             )
-            error.headers["Allow"] = ", ".join(sorted(handlers))
+            error.headers["Allow"] = ", ".join(sorted(documented))
             return error
         if method in ("POST", "PATCH", "PUT") and body_present:
             if not is_json_content_type(request.header("Content-Type")):

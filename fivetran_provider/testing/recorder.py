@@ -37,7 +37,9 @@ class RecordedRequest:
 #: Most requests the log keeps (the oldest are forgotten first).
 MAX_RECORDS = 100_000
 #: Most body bytes the log keeps in total; older records lose their bodies first.
-MAX_RECORDED_BODY_BYTES = 64 * 1024 * 1024
+MAX_RECORDED_BODY_BYTES = 16 * 1024 * 1024
+#: Largest body one record keeps (a larger one is logged without it, so its memory is given back).
+MAX_RECORDED_BODY = 1024 * 1024
 
 
 class RequestRecorder:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fivetran_provider.testing.http_messages import Response, success
+from fivetran_provider.testing.http_messages import Response, invalid, success
 from fivetran_provider.testing.pagination import page
 from fivetran_provider.testing.routing import RouteContext, RouteEntry, RouteSet
 
@@ -40,4 +40,11 @@ class AccountRoutes(RouteSet):
         return success("Destination details retrieved successfully", self.state.get_destination(ctx.params[0]))
 
     def _list_users(self, ctx: RouteContext) -> Response:
-        return success("Users list retrieved successfully", page(self.state.list_users(), ctx.query))
+        users = self.state.list_users()
+        active = ctx.query.get("active")
+        if active is not None:
+            wanted = active.strip().lower()
+            if wanted not in ("true", "false"):
+                raise invalid(f"Invalid value for parameter 'active': {active!r}. Allowed values: true, false")
+            users = [user for user in users if user["active"] is (wanted == "true")]
+        return success("Users list retrieved successfully", page(users, ctx.query))

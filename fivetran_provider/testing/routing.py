@@ -38,6 +38,30 @@ Route = Callable[[RouteContext], Response]
 #: A route: path segments after ``/v1`` (``"*"`` matches one segment) and the handler per method.
 RouteEntry = tuple[tuple[str, ...], dict[str, Route]]
 
+#: Methods Fivetran's definition documents for each served path (the ``Allow`` header of a 405);
+#: a documented method the simulator does not serve is answered 501.
+DOCUMENTED_METHODS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("account", "info"): ("GET",),
+    ("groups",): ("GET", "POST"),
+    ("groups", "*"): ("DELETE", "GET", "PATCH"),
+    ("groups", "*", "connections"): ("GET",),
+    ("destinations", "*"): ("DELETE", "GET", "PATCH"),
+    ("users",): ("GET", "POST"),
+    ("connections",): ("GET", "POST"),
+    ("connections", "*"): ("DELETE", "GET", "PATCH"),
+    ("connections", "*", "sync"): ("POST",),
+    ("connections", "*", "resync"): ("POST",),
+    ("connections", "*", "test"): ("POST",),
+    ("connections", "*", "state"): ("GET", "PATCH"),
+    ("connections", "*", "schemas"): ("GET", "PATCH", "POST"),
+    ("connections", "*", "schemas", "reload"): ("POST",),
+    ("connections", "*", "schemas", "tables", "resync"): ("POST",),
+    ("connections", "*", "schemas", "*"): ("PATCH",),
+    ("connections", "*", "schemas", "*", "tables", "*"): ("PATCH",),
+    ("connections", "*", "schemas", "*", "tables", "*", "columns"): ("GET",),
+    ("connections", "*", "schemas", "*", "tables", "*", "columns", "*"): ("DELETE", "PATCH"),
+}
+
 
 class RouteSet:
     """The routes of one resource; subclasses list them in :meth:`routes`.

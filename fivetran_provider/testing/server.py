@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import re
 import secrets
@@ -10,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -26,9 +28,12 @@ from fivetran_provider.testing.state import PAUSED_SYNC_BEHAVIOURS, SimulatorSta
 _MAX_BODY = 16 * 1024 * 1024
 _CHUNK_SIZE_RE = re.compile(rb"^[0-9A-Fa-f]{1,8}$")
 
-#: Seconds a client connection may stay silent (while idle between requests or mid-request)
-#: before the simulator closes it, so idle or stalled clients do not hold threads forever.
+#: Seconds a client connection may stay idle between requests, and the most one request may take
+#: to arrive in full (however slowly its bytes trickle in), before the simulator closes it.
 IDLE_TIMEOUT = 60.0
+
+#: Most client connections served at once (one handler thread each); more get 503 and are closed.
+MAX_CONNECTIONS = 256
 
 
 class _BadRequestBody(Exception):
@@ -42,18 +47,45 @@ class _SimulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], api: ApiHandler, idle_timeout: float = IDLE_TIMEOUT) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        api: ApiHandler,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self.api = api
         self.idle_timeout = idle_timeout
         self.on_answer: Callable[[str, str, int], None] | None = None
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_connections)
         super().__init__(address, _RequestHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve a new client connection on its own thread, if one of the bounded slots is free."""
+        if not self._slots.acquire(blocking=False):
+            _refuse_busy(request)
+            self.shutdown_request(request)
+            return
         with self._open_lock:
             self._open.add(request)
-        super().process_request(request, client_address)
+        name = f"fivetran-simulator-{self.server_address[1]}-connection"
+        thread = threading.Thread(target=self._serve_connection, args=(request, client_address), name=name, daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:
+            self._slots.release()
+            self.shutdown_request(request)
+
+    def _serve_connection(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            self._slots.release()
 
     def shutdown_request(self, request: Any) -> None:
         with self._open_lock:
@@ -74,6 +106,74 @@ class _SimulatorHTTPServer(ThreadingHTTPServer):
                 sock.shutdown(socket.SHUT_RDWR)
 
 
+def _json_error_bytes(status: int, code: str, message: str, version: str = "HTTP/1.1") -> bytes:
+    """A whole HTTP answer carrying Fivetran's error body, closing the connection."""
+    body = json.dumps({"code": code, "message": message}).encode("utf-8")
+    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    head = (
+        f"{version} {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def _refuse_busy(request: socket.socket) -> None:
+    """Tell a client over the connection limit to come back later (never blocks the accepting thread)."""
+    with contextlib.suppress(OSError):
+        request.settimeout(1.0)
+        answer = _json_error_bytes(503, "ServiceUnavailable", "Too many open connections; retry shortly")
+        request.sendall(answer.replace(b"Connection: close", b"Retry-After: 1\r\nConnection: close"))
+
+
+#: Fivetran's error codes for the errors the HTTP layer itself answers.
+_PROTOCOL_ERROR_CODES: dict[int, str] = {
+    400: "InvalidInput",
+    408: "RequestTimeout",
+    413: "PayloadTooLarge",
+    414: "UriTooLong",
+    431: "RequestHeaderFieldsTooLarge",
+    501: "NotImplemented",
+    505: "HttpVersionNotSupported",
+}
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Socket reads under two limits: ``idle`` seconds for a request to begin, then ``whole`` for all of it.
+
+    :param sock: the client socket.
+    :param idle: seconds a kept-alive connection may wait for the next request.
+    :param whole: seconds one request may take to arrive in full, counted from its first byte.
+    """
+
+    def __init__(self, sock: socket.socket, idle: float, whole: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._idle = idle
+        self._whole = whole
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        """Always readable."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Read what the socket has, waiting no longer than the limit that applies now.
+
+        :param buffer: where to put the bytes.
+        """
+        if self.deadline is None:
+            self._sock.settimeout(self._idle)
+        else:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the request took longer than allowed to arrive")
+            self._sock.settimeout(remaining)
+        count = self._sock.recv_into(buffer)
+        if count and self.deadline is None:
+            self.deadline = time.monotonic() + self._whole
+        return count
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     """Reads one HTTP/1.1 request, passes it to :class:`ApiHandler` and writes the answer."""
 
@@ -91,10 +191,31 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return
 
     def setup(self) -> None:
-        """Apply the idle timeout to the client socket before anything is read."""
-        self.connection = self.request
-        self.connection.settimeout(self.server.idle_timeout)
+        """Read through :class:`_DeadlineReader`: idle and whole-request limits, not a per-read timeout."""
         super().setup()
+        self._reader = _DeadlineReader(self.connection, self.server.idle_timeout, self.server.idle_timeout)
+        self.rfile = io.BufferedReader(self._reader, 65536)
+
+    def handle_one_request(self) -> None:
+        """Serve one request; the whole-request deadline starts with its first byte."""
+        self._reader.deadline = None
+        super().handle_one_request()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer an error of the HTTP layer (414, 431, bad version, ...) with Fivetran's JSON error body.
+
+        :param code: HTTP status.
+        :param message: short description.
+        :param explain: longer description (used as the message when given).
+        """
+        self.close_connection = True
+        text = explain or message or HTTPStatus(code).phrase
+        answer = _json_error_bytes(code, _PROTOCOL_ERROR_CODES.get(code, "Error"), text)
+        with contextlib.suppress(OSError):
+            self.wfile.write(answer)
+            self.wfile.flush()
+        if self.server.on_answer is not None:
+            self.server.on_answer(getattr(self, "command", "") or "", getattr(self, "path", "") or "", code)
 
     def parse_request(self) -> bool:
         """Parse the request line and headers; an HTTP/0.9 request (no version) is closed at once."""
@@ -219,8 +340,10 @@ class FivetranSimulator:
     :param start_time: where simulated time starts (epoch, datetime or ISO string); now when ``None``.
     :param speed: simulated seconds per real second under simulated time (``0``: frozen between
         :meth:`advance` calls); a positive speed implies ``simulated_time``.
-    :param idle_timeout: seconds a silent client connection is kept open.
+    :param idle_timeout: seconds an idle client connection is kept open, and the most one request
+        may take to arrive in full.
     :param request_log_limit: most requests :attr:`requests` keeps (oldest forgotten first).
+    :param max_connections: most client connections served at once; more are answered 503 and closed.
     """
 
     def __init__(
@@ -236,6 +359,7 @@ class FivetranSimulator:
         speed: float = 0.0,
         idle_timeout: float = IDLE_TIMEOUT,
         request_log_limit: int = MAX_RECORDS,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.api_key = api_key if api_key is not None else secrets.token_hex(8)
         self.api_secret = api_secret if api_secret is not None else secrets.token_hex(16)
@@ -249,7 +373,7 @@ class FivetranSimulator:
         self._recorder = RequestRecorder(max_records=request_log_limit)
         self._limiter = RateLimiter()
         self._api = ApiHandler(self.state, self.faults, self._recorder, self._limiter, self.api_key, self.api_secret)
-        self._server = _SimulatorHTTPServer((host, port), self._api, idle_timeout)
+        self._server = _SimulatorHTTPServer((host, port), self._api, idle_timeout, max_connections)
         bound_host, bound_port = self._server.server_address[:2]
         self.host = str(bound_host)
         self.port = int(bound_port)
