@@ -92,6 +92,7 @@ class SyncRun:
     :param failure_message: message used when the outcome is ``failure``.
     :param ended_at: epoch time it actually ended, once finished.
     :param result: final result (``success``, ``failure``, ``rescheduled`` or ``cancelled``), once finished.
+    :param tables: for a table-level re-sync, the tables it re-syncs (schema name to table names).
     """
 
     started_at: float
@@ -103,6 +104,7 @@ class SyncRun:
     failure_message: str = DEFAULT_FAILURE_MESSAGE
     ended_at: float | None = None
     result: str | None = None
+    tables: dict[str, list[str]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Describe the run as a plain dictionary (epoch floats, not strings)."""
@@ -113,6 +115,7 @@ class SyncRun:
             "outcome": self.result,
             "historical": self.historical,
             "trigger": self.trigger,
+            "tables": {schema: list(names) for schema, names in self.tables.items()} if self.tables else None,
         }
 
 
@@ -199,10 +202,13 @@ class Connection:
     plan: deque[PlannedSync] = field(default_factory=deque)
     history: list[SyncRun] = field(default_factory=list)
     resync_after_run: bool = False
+    # tables a requested table-level re-sync will re-sync when it starts (None: the whole connection)
+    pending_tables: dict[str, list[str]] | None = None
     schedule_anchor: float = 0.0
     # the scheduler starts no run before this: the end of the last run, or the moment of seeding
     not_before: float | None = None
     schema_config: dict[str, Any] | None = None
+    cursor_state: dict[str, Any] | None = None
 
 
 # Attributes of Connection that add_connection(**other_fields) may set directly.
@@ -228,6 +234,7 @@ SEEDABLE_FIELDS: frozenset[str] = frozenset(
         "source_sync_details",
         "setup_test_failure",
         "schema_config",
+        "cursor_state",
     }
 )
 

@@ -6,6 +6,7 @@ Each resource keeps its state in its own module, the way the HTTP routes are spl
 - :mod:`~fivetran_provider.testing.state_connections`: connections and their setup tests;
 - :mod:`~fivetran_provider.testing.state_schemas`: schema configuration;
 - :mod:`~fivetran_provider.testing.state_syncs`: sync and re-sync requests and the run history;
+- :mod:`~fivetran_provider.testing.state_cursors`: cursor state of function and Connector SDK connections;
 - :mod:`~fivetran_provider.testing.state_base`: the lock, clock, ids and sync lifecycle they share.
 """
 
@@ -17,6 +18,7 @@ from fivetran_provider.testing.masking import MASK, is_secret_config_key, mask_c
 from fivetran_provider.testing.model import DEFAULT_FAILURE_MESSAGE, SYNC_OUTCOMES
 from fivetran_provider.testing.state_accounts import AccountsState
 from fivetran_provider.testing.state_connections import ConnectionsState
+from fivetran_provider.testing.state_cursors import CursorsState
 from fivetran_provider.testing.state_schemas import SchemasState
 from fivetran_provider.testing.state_syncs import (
     PAUSED_SYNC_BEHAVIOURS,
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 
-class SimulatorState(AccountsState, ConnectionsState, SchemasState, SyncsState):
+class SimulatorState(AccountsState, ConnectionsState, SchemasState, SyncsState, CursorsState):
     """The simulated Fivetran account: groups, connections, stored auth, schema configs and sync runs.
 
     All methods are thread-safe; a single re-entrant lock guards the whole state and is held only

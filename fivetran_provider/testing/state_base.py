@@ -177,15 +177,18 @@ class StateBase:
             planned = PlannedSync("success", self.default_sync_duration, 1.0, DEFAULT_FAILURE_MESSAGE)
         conn.rescheduled_for = None
         conn.queued = False
-        conn.schedule_anchor = at
+        tables, conn.pending_tables = conn.pending_tables, None
+        if tables is None:
+            conn.schedule_anchor = at  # a table-level re-sync does not change the schedule
         conn.run = SyncRun(
             started_at=at,
             ends_at=at + max(0.0, planned.duration),
             outcome=planned.outcome,
-            historical=conn.is_historical_sync,
+            historical=conn.is_historical_sync or tables is not None,
             trigger=trigger,
             rescheduled_delay=planned.rescheduled_delay,
             failure_message=planned.failure_message,
+            tables=tables,
         )
 
     def _cancel(self, conn: Connection, at: float) -> None:

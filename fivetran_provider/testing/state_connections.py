@@ -61,7 +61,8 @@ class ConnectionsState(StateBase):
             unknown names are added to the returned object as they are. Two seed what
             ``GET .../schemas`` answers: ``schema_config`` in the API's shape, or the shorthand
             ``schemas`` (schema name to ``{"tables": {...}}``, the fields Fivetran always returns
-            filled in); ``schema_config`` wins when both are given.
+            filled in); ``schema_config`` wins when both are given. ``cursor_state`` seeds what
+            ``GET .../state`` answers for a function or Connector SDK connection.
         :return: the connection as ``GET /v1/connections/{id}`` returns it.
         :raises ValueError: on a duplicate id or an impossible value.
         """

@@ -7,6 +7,7 @@ from typing import Any
 from fivetran_provider.testing.errors import ApiError
 from fivetran_provider.testing.model import DEFAULT_FAILURE_MESSAGE, SYNC_OUTCOMES, PlannedSync
 from fivetran_provider.testing.state_base import StateBase
+from fivetran_provider.testing.state_schemas import check_resync_scope
 
 #: What ``POST /sync`` does on a paused connection.
 PAUSED_SYNC_BEHAVIOURS: tuple[str, ...] = ("ignore", "reject")
@@ -155,31 +156,43 @@ class SyncsState(StateBase):
         the request fail with 409 ``Conflict`` and changes nothing. A paused connection queues
         the re-sync until it is resumed.
 
+        A table-level re-sync runs a historical sync of those tables only: the run is historical
+        and lists its tables in the history, ``status.is_historical_sync`` stays as it is (it
+        describes the whole connection), and the schedule is not moved. Tables the schema config
+        lacks or has disabled are refused.
+
         :param connection_id: connection id.
         :param scope: schema name to table names, already checked to be non-empty.
-        :raises ApiError: 404; 400 when the connector has no table-level re-sync; 409 as above.
+        :raises ApiError: 404 (connection, or a table the schema config lacks); 400 when the connector
+            has no table-level re-sync or a table is disabled; 409 as above.
         """
         with self.lock:
             conn = self._conn(connection_id)
             now = self.clock.now()
             self._advance(conn, now)
-            if scope is not None and not supports_table_resync(conn.service):
-                raise ApiError(
-                    400, "InvalidInput", f"Table-level re-sync is not supported for service '{conn.service}'"
-                )
-            if conn.run is not None and not conn.paused:
-                if conn.run.ends_at - now > self.resync_finish_window:
+            if scope is not None:
+                if not supports_table_resync(conn.service):
                     raise ApiError(
-                        409,
-                        "Conflict",
-                        "A data sync is in progress and could not be completed before the re-sync was scheduled",
+                        400, "InvalidInput", f"Table-level re-sync is not supported for service '{conn.service}'"
                     )
-                if scope is None:
-                    conn.is_historical_sync = True
-                conn.resync_after_run = True  # the running sync finishes first, then the re-sync starts
-                return
+                check_resync_scope(conn, scope)
+            if conn.run is not None and not conn.paused and conn.run.ends_at - now > self.resync_finish_window:
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    "A data sync is in progress and could not be completed before the re-sync was scheduled",
+                )
             if scope is None:
                 conn.is_historical_sync = True
+                conn.pending_tables = None
+            elif not conn.is_historical_sync:
+                merged = {name: list(tables) for name, tables in (conn.pending_tables or {}).items()}
+                for name, tables in scope.items():
+                    merged[name] = sorted(set(merged.get(name, [])) | set(tables))
+                conn.pending_tables = merged
+            if conn.run is not None and not conn.paused:
+                conn.resync_after_run = True  # the running sync finishes first, then the re-sync starts
+                return
             if conn.paused:
                 conn.queued = True
                 return
