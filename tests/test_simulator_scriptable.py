@@ -166,6 +166,8 @@ def test_command_line_seeds_limits_fails_and_prints_each_request(tmp_path: Path)
         output = "".join(banner)
         assert "Seeded 2 connections and 2 groups" in output, output
         assert "gentle_harbor" not in output  # no demo account when seeding
+        # The listing names each connection by its schema under its group, as lookups by name need.
+        assert re.search(r"group tidal_lantern name=\"[^\"]+\"\n\s+mellow_quartz\s+postgres\s+schema=pg_prod\s", output)
         base = re.search(r"listening on (http://\S+)", output)
         assert base, output
         session = requests.Session()
