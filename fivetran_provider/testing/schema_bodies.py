@@ -89,12 +89,14 @@ def validate_reload(body: Any) -> str:
     """Check a ``POST .../schemas/reload`` body.
 
     :param body: the parsed body, or ``None``.
-    :return: the ``exclude_mode`` (``PRESERVE`` when not given).
+    :return: the ``exclude_mode`` (``PRESERVE`` when not given; the definition types it as any string).
     """
     if body is None:
         return "PRESERVE"
     mode = require_object(body, "reload").get("exclude_mode", "PRESERVE")
-    return _enum(mode, "exclude_mode", EXCLUDE_MODES)
+    if not isinstance(mode, str):
+        raise invalid(f"Field 'exclude_mode' must be a string, e.g. {' or '.join(EXCLUDE_MODES)}")
+    return mode
 
 
 def validate_table_map(body: Any) -> dict[str, list[str]]:

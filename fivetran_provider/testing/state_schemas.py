@@ -14,9 +14,6 @@ from fivetran_provider.testing.errors import ApiError
 from fivetran_provider.testing.model import Connection
 from fivetran_provider.testing.state_base import StateBase
 
-#: ``exclude_mode`` values of ``POST .../schemas/reload``.
-RELOAD_EXCLUDE_MODES: tuple[str, ...] = ("PRESERVE", "EXCLUDE")
-
 
 class SchemasState(StateBase):
     """Reads and writes of each connection's schema config."""
@@ -122,7 +119,7 @@ class SchemasState(StateBase):
         reload keeps them; a connection without a config gets an empty one.
 
         :param connection_id: connection id.
-        :param exclude_mode: ``PRESERVE`` or ``EXCLUDE`` (what happens to new objects; none appear here).
+        :param exclude_mode: what happens to new objects, e.g. ``PRESERVE`` or ``EXCLUDE`` (none appear here).
         :return: the schema config.
         """
         with self.lock:
