@@ -35,11 +35,12 @@ from fivetran_provider.testing.recorder import MAX_RECORDED_BODY, MAX_RECORDS, R
 from fivetran_provider.testing.routes_accounts import AccountRoutes
 from fivetran_provider.testing.routes_connections import ConnectionRoutes
 from fivetran_provider.testing.routes_schemas import SchemaRoutes
+from fivetran_provider.testing.routes_webhooks import WebhookRoutes
 from fivetran_provider.testing.routing import DOCUMENTED_METHODS, Route, RouteContext, RouteEntry
 from fivetran_provider.testing.state import SimulatorState
 
 #: The route set of each resource, in the order their routes are tried.
-ROUTE_SETS = (AccountRoutes, ConnectionRoutes, SchemaRoutes)
+ROUTE_SETS = (AccountRoutes, ConnectionRoutes, SchemaRoutes, WebhookRoutes)
 
 __all__ = [
     "MAX_RECORDS",

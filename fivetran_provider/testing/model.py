@@ -105,6 +105,7 @@ class SyncRun:
     ended_at: float | None = None
     result: str | None = None
     tables: dict[str, list[str]] | None = None
+    sync_id: str = field(default_factory=lambda: secrets.token_hex(16))
 
     def as_dict(self) -> dict[str, Any]:
         """Describe the run as a plain dictionary (epoch floats, not strings)."""

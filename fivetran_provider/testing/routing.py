@@ -60,6 +60,11 @@ DOCUMENTED_METHODS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("connections", "*", "schemas", "*", "tables", "*"): ("PATCH",),
     ("connections", "*", "schemas", "*", "tables", "*", "columns"): ("GET",),
     ("connections", "*", "schemas", "*", "tables", "*", "columns", "*"): ("DELETE", "PATCH"),
+    ("webhooks",): ("GET",),
+    ("webhooks", "account"): ("POST",),
+    ("webhooks", "group", "*"): ("POST",),
+    ("webhooks", "*"): ("DELETE", "GET", "PATCH"),
+    ("webhooks", "*", "test"): ("POST",),
 }
 
 

@@ -24,6 +24,7 @@ from fivetran_provider.testing.http_messages import IncomingRequest
 from fivetran_provider.testing.ratelimit import RateLimiter
 from fivetran_provider.testing.recorder import MAX_RECORDS, RecordedRequest, RequestRecorder
 from fivetran_provider.testing.state import PAUSED_SYNC_BEHAVIOURS, SimulatorState, to_epoch
+from fivetran_provider.testing.webhook_delivery import Delivery, WebhookSender
 
 _MAX_BODY = 16 * 1024 * 1024
 _CHUNK_SIZE_RE = re.compile(rb"^[0-9A-Fa-f]{1,8}$")
@@ -369,6 +370,8 @@ class FivetranSimulator:
             else None
         )
         self.state = SimulatorState(clock=self._clock)
+        self._webhooks = WebhookSender()
+        self.state.sink = self._webhooks.enqueue
         self.faults = FaultInjector()
         self._recorder = RequestRecorder(max_records=request_log_limit)
         self._limiter = RateLimiter()
@@ -419,6 +422,7 @@ class FivetranSimulator:
             self._thread.join(timeout=5)
         self._server.server_close()
         self._server.close_open_connections()
+        self._webhooks.stop()
 
     close = stop
 
@@ -579,7 +583,9 @@ class FivetranSimulator:
             raise RuntimeError(
                 "advance() needs FivetranSimulator(simulated_time=True); this one runs on the wall clock"
             )
-        return self._clock.advance(seconds + 60.0 * minutes + 3600.0 * hours + 86400.0 * days)
+        moved = self._clock.advance(seconds + 60.0 * minutes + 3600.0 * hours + 86400.0 * days)
+        self.state.advance_all()  # runs that end on the way send their webhook events now
+        return moved
 
     @property
     def scheduled_syncs(self) -> bool:
@@ -732,6 +738,37 @@ class FivetranSimulator:
             raise ValueError(f"paused_sync_behaviour must be one of {PAUSED_SYNC_BEHAVIOURS}")
         with self.state.lock:
             self.state.paused_sync_behaviour = value
+
+    # ------------------------------------------------------------------ webhooks
+
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        events: tuple[str, ...] = ("sync_end",),
+        group_id: str | None = None,
+        secret: str | None = None,
+    ) -> dict[str, Any]:
+        """Create an active webhook (as ``POST /v1/webhooks/account`` or ``.../group/{id}`` would).
+
+        :param url: where events are posted.
+        :param events: the events it receives.
+        :param group_id: a group webhook for this group; an account webhook when ``None``.
+        :param secret: signs each event (``X-Fivetran-Signature-256``).
+        :return: the webhook as the API returns it.
+        """
+        changes = {"url": url, "events": list(events), "active": True, "secret": secret}
+        return self.state.create_webhook(changes, group_id)
+
+    def flush_webhooks(self, timeout: float = 10.0) -> list[Delivery]:
+        """Wait until every webhook event so far was sent; return all deliveries, oldest first.
+
+        :param timeout: most seconds to wait.
+        :raises TimeoutError: if the events were not all sent in time.
+        """
+        if not self._webhooks.flush(timeout):
+            raise TimeoutError(f"webhook events were not all sent within {timeout} s")
+        return self._webhooks.deliveries
 
     # ------------------------------------------------------------------ rate-limit budget
 

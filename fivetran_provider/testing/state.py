@@ -7,6 +7,7 @@ Each resource keeps its state in its own module, the way the HTTP routes are spl
 - :mod:`~fivetran_provider.testing.state_schemas`: schema configuration;
 - :mod:`~fivetran_provider.testing.state_syncs`: sync and re-sync requests and the run history;
 - :mod:`~fivetran_provider.testing.state_cursors`: cursor state of function and Connector SDK connections;
+- :mod:`~fivetran_provider.testing.state_webhooks`: webhooks and the ``sync_end`` events runs send;
 - :mod:`~fivetran_provider.testing.state_base`: the lock, clock, ids and sync lifecycle they share.
 """
 
@@ -26,6 +27,7 @@ from fivetran_provider.testing.state_syncs import (
     SyncsState,
     supports_table_resync,
 )
+from fivetran_provider.testing.state_webhooks import WebhooksState
 from fivetran_provider.testing.timestamps import format_timestamp, to_epoch
 
 __all__ = [
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 
-class SimulatorState(AccountsState, ConnectionsState, SchemasState, SyncsState, CursorsState):
+class SimulatorState(AccountsState, ConnectionsState, SchemasState, SyncsState, CursorsState, WebhooksState):
     """The simulated Fivetran account: groups, connections, stored auth, schema configs and sync runs.
 
     All methods are thread-safe; a single re-entrant lock guards the whole state and is held only
@@ -61,4 +63,5 @@ class SimulatorState(AccountsState, ConnectionsState, SchemasState, SyncsState, 
         super().__init__(clock)
         self._init_account(account_name)
         self._init_syncs()
+        self._init_webhooks()
         self.setup_tests_run = 0

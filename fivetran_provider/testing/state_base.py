@@ -221,3 +221,7 @@ class StateBase:
             conn.tasks.append({"code": "sync_failed", "message": run.failure_message})
         else:
             conn.rescheduled_for = at + max(0.0, run.rescheduled_delay)
+        self._on_sync_end(conn, run)
+
+    def _on_sync_end(self, conn: Connection, run: SyncRun) -> None:
+        """Called when a run ends (not when it is cancelled); the webhooks part sends events."""
