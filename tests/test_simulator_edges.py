@@ -80,11 +80,11 @@ def test_head_answers_like_get_without_a_body(sim: FivetranSimulator, http: requ
     assert int(head.headers["Content-Length"]) == len(get.content)
 
 
-def test_documented_methods_not_served_get_501_and_others_405_with_the_documented_allow(
+def test_documented_methods_not_served_get_404_and_others_405_with_the_documented_allow(
     sim: FivetranSimulator, http: requests.Session
 ) -> None:
     created = http.post(f"{sim.url}/v1/groups", json={"name": "new"})
-    assert created.status_code == 501 and created.json()["code"] == "NotImplemented"
+    assert created.status_code == 404 and "does not serve POST /v1/groups" in created.json()["message"]
     refused = http.put(f"{sim.url}/v1/groups", json={"name": "new"})
     assert refused.status_code == 405
     assert refused.headers["Allow"] == "GET, POST"  # what the definition documents, not what is served
@@ -153,3 +153,13 @@ def test_a_request_trickling_in_is_cut_at_the_whole_request_deadline() -> None:
         closed.set()
         sender.join(timeout=10)
     assert data == b""
+
+
+def test_a_documented_path_more_specific_than_any_route_is_reported_unserved(
+    sim: FivetranSimulator, http: requests.Session
+) -> None:
+    sim.add_connection("conn")
+    answer = http.post(f"{sim.url}/v1/connections/conn/schemas/drop-columns", json={})
+    assert answer.status_code == 404 and "does not serve POST" in answer.json()["message"]
+    wrong = http.get(f"{sim.url}/v1/connections/conn/schemas/drop-columns")
+    assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST"

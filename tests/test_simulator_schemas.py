@@ -247,7 +247,7 @@ def test_pre_creating_a_schema_config_is_documented_but_not_served(
     sim: FivetranSimulator, http: requests.Session
 ) -> None:
     answer = call(http, sim, "POST", "/schemas", {"schemas": {}})
-    assert answer.status_code == 501 and answer.json()["code"] == "NotImplemented"
+    assert answer.status_code == 404 and "does not serve" in answer.json()["message"]
 
 
 # ---------------------------------------------------------------------------- cursor state

@@ -56,6 +56,18 @@ __all__ = [
 MAX_JSON_DEPTH = 64
 
 
+def _documented_pattern(rest: list[str]) -> tuple[str, ...] | None:
+    """The most specific documented path pattern (fewest ``*``) that ``rest`` matches, if any."""
+    best: tuple[str, ...] | None = None
+    for pattern in DOCUMENTED_METHODS:
+        if len(pattern) != len(rest):
+            continue
+        fits = all((want == "*" and bool(part)) or want == part for want, part in zip(pattern, rest, strict=True))
+        if fits and (best is None or pattern.count("*") < best.count("*")):
+            best = pattern
+    return best
+
+
 def _nesting_depth(value: Any) -> int:
     """How deeply arrays and objects nest in a parsed JSON value (iterative, never recurses)."""
     deepest = 0
@@ -274,14 +286,20 @@ class ApiHandler:
             else:
                 handlers, params, matched = candidates, captured, pattern
                 break
+        documented_here = _documented_pattern(rest)
+        if documented_here is not None and (handlers is None or documented_here.count("*") < matched.count("*")):
+            # A documented operation the simulator does not serve, more specific than any route it has.
+            handlers, matched = {}, documented_here
         if handlers is None:
             raise not_found
         route = handlers.get("GET" if method == "HEAD" else method)
         if route is None:
             documented = DOCUMENTED_METHODS.get(matched, tuple(handlers))
             if method in documented:
+                # Like the operations it serves on no path at all: 404, so clients fail fast (a 5xx
+                # would be retried) and the message says why.
                 raise ApiError(
-                    501, "NotImplemented", f"The simulator does not serve {method} {path}, which Fivetran documents"
+                    404, "NotFound", f"The simulator does not serve {method} {path}, which Fivetran documents"
                 )
             error = error_response(
                 ApiError(405, "MethodNotAllowed", f"HTTP method {method} is not supported for {path}")

@@ -39,7 +39,7 @@ Route = Callable[[RouteContext], Response]
 RouteEntry = tuple[tuple[str, ...], dict[str, Route]]
 
 #: Methods Fivetran's definition documents for each served path (the ``Allow`` header of a 405);
-#: a documented method the simulator does not serve is answered 501.
+#: a documented method the simulator does not serve is answered 404 with a message saying so.
 DOCUMENTED_METHODS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("account", "info"): ("GET",),
     ("groups",): ("GET", "POST"),
@@ -55,6 +55,7 @@ DOCUMENTED_METHODS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("connections", "*", "state"): ("GET", "PATCH"),
     ("connections", "*", "schemas"): ("GET", "PATCH", "POST"),
     ("connections", "*", "schemas", "reload"): ("POST",),
+    ("connections", "*", "schemas", "drop-columns"): ("POST",),
     ("connections", "*", "schemas", "tables", "resync"): ("POST",),
     ("connections", "*", "schemas", "*"): ("PATCH",),
     ("connections", "*", "schemas", "*", "tables", "*"): ("PATCH",),
