@@ -78,7 +78,7 @@ def validate_webhook(body: Any, *, creating: bool) -> dict[str, Any]:
         changes["url"] = url
     if "events" in body:
         events = body["events"]
-        if not isinstance(events, list) or not all(isinstance(item, str) and item for item in events):
+        if not isinstance(events, list) or not all(isinstance(item, str) for item in events):
             raise invalid("Field 'events' must be a list of event names, e.g. [\"sync_end\"]")
         changes["events"] = list(events)
     if "active" in body:
