@@ -79,7 +79,15 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("/v1/connections/{connectionId}/schemas/{schema}/tables/{table}/columns", "GET"),
     ("/v1/connections/{connectionId}/state", "GET"),
     ("/v1/connections/{connectionId}/state", "PATCH"),
+    ("/v1/webhooks", "GET"),
+    ("/v1/webhooks/account", "POST"),
+    ("/v1/webhooks/group/{groupId}", "POST"),
+    ("/v1/webhooks/{webhookId}", "GET"),
+    ("/v1/webhooks/{webhookId}", "PATCH"),
+    ("/v1/webhooks/{webhookId}/test", "POST"),
 )
+#: Id of the webhook the webhook operations address (created by the fixture).
+WEBHOOK = {"id": ""}
 #: Connector SDK connection the cursor-state operations address (other connections have no state).
 SDK_CONNECTION = "conformance_sdk"
 PATH_IDS = {
@@ -212,7 +220,10 @@ def tolerated_reasons(spec: dict[str, Any], path: str, method: str, status: int,
 
 
 def _seed(sim: FivetranSimulator) -> None:
-    """(Re)create the connections the generated requests address (DELETE removes one) and their schema config."""
+    """(Re)create what the generated requests address: connections (DELETE removes one), their schema
+    config, and the webhook's URL (a generated PATCH may point it anywhere; tests post to the simulator)."""
+    if WEBHOOK["id"]:
+        sim.state.update_webhook(WEBHOOK["id"], {"url": f"{sim.url}/webhook-receiver", "active": True})
     if not sim.state.has_connection(CONNECTION):
         sim.add_connection(
             CONNECTION,
@@ -230,6 +241,7 @@ def sim() -> Iterator[FivetranSimulator]:
     with FivetranSimulator() as simulator:
         simulator.add_group(GROUP, "Conformance warehouse")
         simulator.add_connection(service="stripe", group_id=GROUP, succeeded_at=time.time() - 60)
+        WEBHOOK["id"] = simulator.add_webhook(f"{simulator.url}/webhook-receiver", secret="s")["id"]
         _seed(simulator)
         yield simulator
 
@@ -288,6 +300,8 @@ def test_simulator_conforms_to_the_official_definition(
         path_ids = {name: value for name, value in PATH_IDS.items() if "{" + name + "}" in path}
         if path.endswith("/state"):
             path_ids["connectionId"] = SDK_CONNECTION
+        if "{webhookId}" in path:
+            path_ids["webhookId"] = WEBHOOK["id"]
         accept = next(
             (
                 p["schema"].get("default")
