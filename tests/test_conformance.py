@@ -17,6 +17,12 @@ printed, so what is tolerated stays visible:
   configuration values are strings, numbers and booleans, as in single-connection answers;
 * 400, 401, 406 and 415, which Fivetran documents for every endpoint on its response-codes page,
   are not listed per operation; they are added with Fivetran's ``{"code", "message"}`` error body.
+* the schema-config operations list only 200, although their own descriptions say an unknown
+  schema, table or column gives 404, and a re-sync that cannot wait for a running sync gives 409
+  (as ``/resync`` documents); both are added with the same error body;
+* the body of ``POST .../schemas/tables/resync`` is drawn as a single ``schema`` array property,
+  while the operation takes a map of schema names to table names (as an older snapshot of the
+  definition models it); the map form replaces it, and every answer of that operation counts.
 
 Every other failure is a simulator defect. Skipped unless ``FIVETRAN_OPENAPI_SPEC`` names the
 definition (JSON).
@@ -64,8 +70,42 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("/v1/connections/{connectionId}/schemas", "GET"),
     ("/v1/destinations/{destinationId}", "GET"),
     ("/v1/users", "GET"),
+    ("/v1/connections/{connectionId}/schemas", "PATCH"),
+    ("/v1/connections/{connectionId}/schemas/reload", "POST"),
+    ("/v1/connections/{connectionId}/schemas/tables/resync", "POST"),
+    ("/v1/connections/{connectionId}/schemas/{schemaName}", "PATCH"),
+    ("/v1/connections/{connectionId}/schemas/{schemaName}/tables/{tableName}", "PATCH"),
+    ("/v1/connections/{connectionId}/schemas/{schemaName}/tables/{tableName}/columns/{columnName}", "PATCH"),
+    ("/v1/connections/{connectionId}/schemas/{schema}/tables/{table}/columns", "GET"),
+    ("/v1/connections/{connectionId}/state", "GET"),
+    ("/v1/connections/{connectionId}/state", "PATCH"),
+    ("/v1/webhooks", "GET"),
+    ("/v1/webhooks/account", "POST"),
+    ("/v1/webhooks/group/{groupId}", "POST"),
+    ("/v1/webhooks/{webhookId}", "GET"),
+    ("/v1/webhooks/{webhookId}", "PATCH"),
+    ("/v1/webhooks/{webhookId}/test", "POST"),
 )
-PATH_IDS = {"connectionId": CONNECTION, "groupId": GROUP, "destinationId": GROUP}
+#: Id of the webhook the webhook operations address (created by the fixture).
+WEBHOOK = {"id": ""}
+#: Connector SDK connection the cursor-state operations address (other connections have no state).
+SDK_CONNECTION = "conformance_sdk"
+PATH_IDS = {
+    "connectionId": CONNECTION,
+    "groupId": GROUP,
+    "destinationId": GROUP,
+    "schemaName": "public",
+    "schema": "public",
+    "tableName": "orders",
+    "table": "orders",
+    "columnName": "id",
+}
+#: Schema-config operations the definition lists only 200 for.
+SCHEMA_OPERATIONS = tuple(path for path, _ in OPERATIONS if "/schemas/" in path or path.endswith("/schemas"))
+#: What Fivetran's response-codes page documents for every endpoint, missing from these operations:
+#: 404 for a schema, table or column that does not exist (the definition's own descriptions say so)
+#: and 409 for a re-sync that cannot wait for a running sync.
+UNLISTED_SCHEMA_ERRORS = (404, 409)
 
 NULLABLE_IN_PRACTICE = ("succeeded_at", "failed_at", "proxy_agent_id", "private_link_id")
 UNLISTED_CLIENT_ERRORS = (400, 401, 406, 415)
@@ -88,7 +128,14 @@ SCHEMA_CONFIG = {
                     "supports_columns_config": True,
                     "supports_history_mode": True,
                     "enabled_patch_settings": {"allowed": True},
-                    "columns": {},
+                    "columns": {
+                        "id": {
+                            "name_in_destination": "id",
+                            "enabled": True,
+                            "hashed": False,
+                            "enabled_patch_settings": {"allowed": True},
+                        }
+                    },
                 }
             },
         }
@@ -99,6 +146,8 @@ REASON_ENUM = "sync_frequency enum written as strings"
 REASON_NULLABLE = "succeeded_at/failed_at/proxy_agent_id/private_link_id null in practice"
 REASON_CONFIG = "list items' config typed as objects only"
 REASON_STATUS = "400/401/406/415 not listed for the operation"
+REASON_SCHEMA_STATUS = "404/409 not listed for schema-config operations"
+REASON_TABLE_MAP = "tables/resync body drawn as one 'schema' array instead of schema -> tables"
 
 
 def repaired_definition(spec: dict[str, Any]) -> dict[str, Any]:
@@ -119,11 +168,20 @@ def repaired_definition(spec: dict[str, Any]) -> dict[str, Any]:
     schemas["ConnectorResponse"]["properties"]["config"].pop("additionalProperties", None)
     for path, method in OPERATIONS:
         responses = fixed["paths"][path][method.lower()]["responses"]
-        for status in UNLISTED_CLIENT_ERRORS:
+        unlisted = (*UNLISTED_CLIENT_ERRORS, *(UNLISTED_SCHEMA_ERRORS if path in SCHEMA_OPERATIONS else ()))
+        for status in unlisted:
             responses.setdefault(
                 str(status),
                 {"description": "client error", "content": {"application/json": {"schema": ERROR_BODY}}},
             )
+    table_map = {"type": "array", "uniqueItems": True, "minItems": 1, "items": {"type": "string", "minLength": 1}}
+    resync = fixed["paths"]["/v1/connections/{connectionId}/schemas/tables/resync"]["post"]
+    resync["requestBody"]["content"]["application/json"]["schema"] = {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": table_map,
+    }
+    resync["requestBody"]["required"] = True
     return fixed
 
 
@@ -137,8 +195,13 @@ def tolerated_reasons(spec: dict[str, Any], path: str, method: str, status: int,
     :param body: the parsed answer.
     """
     reasons: set[str] = set()
-    if status in UNLISTED_CLIENT_ERRORS and str(status) not in spec["paths"][path][method.lower()]["responses"]:
+    listed = spec["paths"][path][method.lower()]["responses"]
+    if status in UNLISTED_CLIENT_ERRORS and str(status) not in listed:
         reasons.add(REASON_STATUS)
+    if status in UNLISTED_SCHEMA_ERRORS and str(status) not in listed:
+        reasons.add(REASON_SCHEMA_STATUS)
+    if path.endswith("/schemas/tables/resync"):
+        reasons.add(REASON_TABLE_MAP)
     data = body.get("data") if isinstance(body, dict) and status == 200 else None
     if not isinstance(data, dict):
         return reasons
@@ -157,15 +220,20 @@ def tolerated_reasons(spec: dict[str, Any], path: str, method: str, status: int,
 
 
 def _seed(sim: FivetranSimulator) -> None:
-    """(Re)create the connection the generated requests address; DELETE removes it."""
+    """(Re)create what the generated requests address: connections (DELETE removes one), their schema
+    config, and the webhook's URL (a generated PATCH may point it anywhere; tests post to the simulator)."""
+    if WEBHOOK["id"]:
+        sim.state.update_webhook(WEBHOOK["id"], {"url": f"{sim.url}/webhook-receiver", "active": True})
     if not sim.state.has_connection(CONNECTION):
         sim.add_connection(
             CONNECTION,
             group_id=GROUP,
             service="postgres",
             config={"host": "db.example.com", "port": 5432, "user": "loader", "password": "s3cret"},
-            schema_config=SCHEMA_CONFIG,
         )
+    sim.set_schema_config(CONNECTION, SCHEMA_CONFIG)
+    if not sim.state.has_connection(SDK_CONNECTION):
+        sim.add_connection(SDK_CONNECTION, group_id=GROUP, service="connector_sdk", cursor_state={"cursor": 0})
 
 
 @pytest.fixture
@@ -173,6 +241,7 @@ def sim() -> Iterator[FivetranSimulator]:
     with FivetranSimulator() as simulator:
         simulator.add_group(GROUP, "Conformance warehouse")
         simulator.add_connection(service="stripe", group_id=GROUP, succeeded_at=time.time() - 60)
+        WEBHOOK["id"] = simulator.add_webhook(f"{simulator.url}/webhook-receiver", secret="s")["id"]
         _seed(simulator)
         yield simulator
 
@@ -229,6 +298,10 @@ def test_simulator_conforms_to_the_official_definition(
     for path, method in OPERATIONS:
         operation = schema[path][method]
         path_ids = {name: value for name, value in PATH_IDS.items() if "{" + name + "}" in path}
+        if path.endswith("/state"):
+            path_ids["connectionId"] = SDK_CONNECTION
+        if "{webhookId}" in path:
+            path_ids["webhookId"] = WEBHOOK["id"]
         accept = next(
             (
                 p["schema"].get("default")
@@ -260,7 +333,14 @@ def test_simulator_conforms_to_the_official_definition(
         f"conformance: {sum(tolerated_requests.values())} answers needed a tolerated definition defect, by reason:",
         *(
             f"  {tolerated[reason]:>6}  {reason}"
-            for reason in (REASON_STATUS, REASON_ENUM, REASON_NULLABLE, REASON_CONFIG)
+            for reason in (
+                REASON_STATUS,
+                REASON_SCHEMA_STATUS,
+                REASON_TABLE_MAP,
+                REASON_ENUM,
+                REASON_NULLABLE,
+                REASON_CONFIG,
+            )
         ),
         f"conformance: {len(defects)} simulator defects",
     ]

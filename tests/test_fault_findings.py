@@ -208,7 +208,8 @@ def test_5_a_secret_under_a_key_that_does_not_look_secret_is_recorded_as_fivetra
     fivetran_conn: FivetranSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Fivetran reads "keystore" back masked; its name marks no credential by the client's rules.
-    fivetran_conn.add_connection("conn", config={"keystore": "old-keystore-value", "pwd": "x"})
+    # aws_msk is a service whose definition marks "keystore" as a password field.
+    fivetran_conn.add_connection("conn", service="aws_msk", config={"keystore": "old-keystore-value", "pwd": "x"})
     assert not fields.is_secret_key("keystore")
     operator = UpdateFivetranConnectionOperator(
         task_id="update", connection_id="conn", config={"keystore": "new-keystore-value", "pwd": "abc"}

@@ -51,7 +51,7 @@ def runs(sim: FivetranSimulator, connection_id: str) -> list[tuple[str, str | No
 
 
 def test_resync_lets_a_nearly_finished_sync_end_first(sim: FivetranSimulator, http: requests.Session) -> None:
-    conn = sim.add_connection("conn", succeeded_at="2026-03-01T00:00:00Z")
+    conn = sim.add_connection("conn", succeeded_at="2026-03-01T23:00:00Z")  # next scheduled sync at 05:00
     sim.plan_syncs("conn", "success", duration=30)
     call(http, sim, "POST", "/v1/connections/conn/sync")
 
@@ -86,22 +86,32 @@ def test_resync_during_a_long_sync_is_refused_with_409(sim: FivetranSimulator, h
 # ---------------------------------------------------------------------------- 2. simulated time
 
 
-def test_overdue_connection_reads_delayed_until_a_scheduled_sync_succeeds(
+def test_overdue_connection_syncs_at_once_and_reads_delayed_until_that_sync_succeeds(
     sim: FivetranSimulator, http: requests.Session
 ) -> None:
+    sim.default_sync_duration = 600
     sim.add_connection("conn", sync_frequency=60, succeeded_at="2026-02-28T00:00:00Z")
     before = data(call(http, sim, "GET", "/v1/connections/conn"))
     assert before["status"]["update_state"] == "delayed"
-    assert before["status"]["sync_state"] == "scheduled"
+    assert before["status"]["sync_state"] == "syncing"  # its hourly slot passed long ago
+    assert sim.sync_history("conn")[0]["started_at"] == sim.now
 
-    sim.advance(minutes=59)
-    assert runs(sim, "conn") == []
-    sim.advance(minutes=1)
+    sim.advance(minutes=10)
 
     after = data(call(http, sim, "GET", "/v1/connections/conn"))
     assert runs(sim, "conn") == [("scheduled", "success")]
-    assert after["succeeded_at"] == "2026-03-02T01:00:00.000000Z"
+    assert after["succeeded_at"] == "2026-03-02T00:10:00.000000Z"
     assert after["status"]["update_state"] == "on_schedule"
+
+
+def test_schedule_counts_from_the_last_sync_not_from_seeding(sim: FivetranSimulator) -> None:
+    sim.add_connection("conn", sync_frequency=60, succeeded_at="2026-03-01T23:30:00Z")
+    sim.advance(minutes=29)
+    assert runs(sim, "conn") == []
+    sim.advance(minutes=1)
+    assert sim.connection("conn")["succeeded_at"] == "2026-03-02T00:30:00.000000Z"
+    sim.advance(hours=1)
+    assert [run["started_at"] - sim.now for run in sim.sync_history("conn")] == [-3600.0, 0.0]
 
 
 def test_scheduled_syncs_repeat_at_the_frequency_and_paused_ones_do_not_run(sim: FivetranSimulator) -> None:
@@ -218,7 +228,10 @@ def test_secrets_are_masked_per_service_as_the_definition_marks_them(sim: Fivetr
     assert hubspot["config"] == {"client_secret": "******", "api_key_id": "k-1"}
     assert postgres["config"] == {"password": "******", "user": "u", "client_private_key": "******", "host": "h"}
     assert salesforce["config"] == {"private_key": "******", "domain": "d"}
-    # A key the service does not define is masked when it is a password field of any service.
+    # For a service the definition describes, only its own password fields are secret ...
+    extra = sim.add_connection(service="postgres", config={"password": "pw", "client_id": "c", "hostname": "h"})
+    assert extra["config"] == {"password": "******", "client_id": "c", "hostname": "h"}
+    # ... and for one it does not describe, any name that is a password field of some service.
     unknown = sim.add_connection(service="some_new_service", config={"api_token": "t", "token_url": "u"})
     assert unknown["config"] == {"api_token": "******", "token_url": "u"}
 

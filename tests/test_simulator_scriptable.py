@@ -117,6 +117,7 @@ def test_readme_example_of_a_users_dag_test_runs(fivetran_simulator: FivetranSim
 
 def test_seed_from_a_listing_answer() -> None:
     with FivetranSimulator(simulated_time=True, start_time="2026-03-02T00:00:00Z") as sim:
+        sim.scheduled_syncs = False  # mellow_quartz's hourly slot is now: keep the seeded values in view
         assert seed_from_json(sim, LISTING) == (2, 2)
         mellow = sim.connection("mellow_quartz")
         assert mellow["group_id"] == "tidal_lantern" and mellow["schema"] == "pg_prod"
@@ -165,6 +166,8 @@ def test_command_line_seeds_limits_fails_and_prints_each_request(tmp_path: Path)
         output = "".join(banner)
         assert "Seeded 2 connections and 2 groups" in output, output
         assert "gentle_harbor" not in output  # no demo account when seeding
+        # The listing names each connection by its schema under its group, as lookups by name need.
+        assert re.search(r"group tidal_lantern name=\"[^\"]+\"\n\s+mellow_quartz\s+postgres\s+schema=pg_prod\s", output)
         base = re.search(r"listening on (http://\S+)", output)
         assert base, output
         session = requests.Session()
@@ -172,7 +175,10 @@ def test_command_line_seeds_limits_fails_and_prints_each_request(tmp_path: Path)
         url = base.group(1)
         assert session.post(f"{url}/v1/connections/mellow_quartz/sync", json={}, timeout=10).status_code == 200
         details = session.get(f"{url}/v1/connections/mellow_quartz?limit=5", timeout=10).json()["data"]
-        assert details["failed_at"] is not None and details["succeeded_at"] == "2026-03-01T23:00:00.000000Z"
+        # The seeded hourly connection is overdue, so a sync ran at once; the failure planned by
+        # --fail-next-sync ended the first run after the start.
+        assert details["failed_at"] is not None and details["failed_at"] > "2026-03-01T23:00:00.000000Z"
+        assert details["succeeded_at"] is None or details["succeeded_at"] > "2026-03-01T23:00:00.000000Z"
         assert session.get(f"{url}/v1/groups", timeout=10).status_code == 200
         assert session.get(f"{url}/v1/users", timeout=10).status_code == 200
         limited = session.get(f"{url}/v1/groups", timeout=10)

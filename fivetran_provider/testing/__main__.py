@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -132,11 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"API key:    {sim.api_key}")
         print(f"API secret: {sim.api_secret}")
         print(f"export AIRFLOW_CONN_FIVETRAN_DEFAULT='{sim.airflow_connection_json()}'")
-        print("Connections:")
+        print("Connections (a connection's name is its schema; look it up by group name and schema):")
         for group in sim.state.list_groups():
+            print(f"  group {group['id']} name={json.dumps(group['name'])}")
             for conn in sim.state.list_connections(group_id=group["id"]):
                 print(
-                    f"  {conn['id']:<14} {conn['service']:<14} group={group['id']:<14} "
+                    f"    {conn['id']:<14} {conn['service']:<14} schema={conn['schema']:<26} "
                     f"sync_state={conn['status']['sync_state']}"
                 )
         print("Press Ctrl-C to stop.", flush=True)

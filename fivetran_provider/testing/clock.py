@@ -21,6 +21,13 @@ class WallClock:
         """Seconds since the epoch."""
         return time.time()
 
+    def real_seconds(self, seconds: float) -> float:
+        """How many real seconds it takes this clock to move ``seconds`` (the same, on the wall clock).
+
+        :param seconds: a span of this clock's time.
+        """
+        return seconds
+
 
 class SimulatedClock:
     """Simulated time that moves only by :meth:`advance`, or ``speed`` times as fast as real time.
@@ -48,6 +55,15 @@ class SimulatedClock:
         """The simulated time, seconds since the epoch."""
         with self._lock:
             return self._base + (self._real_time() - self._real_base) * self.speed
+
+    def real_seconds(self, seconds: float) -> float:
+        """How many real seconds it takes simulated time to move ``seconds``.
+
+        At ``speed`` 0 simulated time only moves by :meth:`advance`, so the span is given unchanged.
+
+        :param seconds: a span of simulated time.
+        """
+        return seconds / self.speed if self.speed > 0 else seconds
 
     def advance(self, seconds: float) -> float:
         """Move simulated time forward.

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from fivetran_provider.testing.server import FivetranSimulator
+
+class DemoTarget(Protocol):
+    """What the demo account is added to: a :class:`~fivetran_provider.testing.state.SimulatorState`
+    or a :class:`~fivetran_provider.testing.server.FivetranSimulator`."""
+
+    @property
+    def now(self) -> float:
+        """The target's current time (epoch seconds)."""
+
+    def add_group(self, group_id: str | None = None, name: str | None = None) -> dict[str, Any]:
+        """Create a group.
+
+        :param group_id: group id.
+        :param name: group name.
+        """
+
+    def add_connection(self, connection_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Create a connection.
+
+        :param connection_id: connection id.
+        :param fields: its fields.
+        """
+
 
 #: Ids of the demo groups and connections, stable so they can be typed into DAGs and curl commands.
 DEMO_GROUP_IDS: tuple[str, ...] = ("tidal_lantern", "amber_meadow")
@@ -19,16 +39,19 @@ DEMO_CONNECTION_IDS: tuple[str, ...] = (
 )
 
 
-def seed_demo_account(sim: FivetranSimulator) -> None:
+def seed_demo_account(sim: DemoTarget) -> None:
     """Add two groups and five connections of different services to a simulator.
 
     ``mellow_quartz`` (postgres) has a password in its config, ``brisk_heron`` (salesforce) is paused,
     ``quiet_meadow`` (google_sheets) syncs daily at 03:00, ``silver_comet`` (stripe) is scheduled
     manually and ``gentle_harbor`` (hubspot) has never synced.
 
-    :param sim: the simulator to seed.
+    Its timestamps are relative to the target's clock (simulated time included), so they never lie
+    in the target's future.
+
+    :param sim: the simulator (or its state) to seed.
     """
-    now = time.time()
+    now = sim.now
     day = 86400.0
     warehouse, sandbox = DEMO_GROUP_IDS
     sim.add_group(warehouse, "Production warehouse")

@@ -37,7 +37,9 @@ MALFORMED_BODIES: tuple[str, ...] = ("html", "truncated", "bad_gzip", "no_data",
 
 
 def is_side_effect(method: str, path: str) -> bool:
-    """Whether a request changes a connection: ``PATCH /v1/connections/{id}``, ``POST .../sync|resync``.
+    """Whether a request changes a connection: any ``PATCH /v1/connections/{id}[/...]`` (the connection,
+    its schema config, its state), ``POST .../sync|resync``, ``POST .../schemas/reload`` and
+    ``POST .../schemas/tables/resync``.
 
     :param method: request method.
     :param path: request path without query.
@@ -46,8 +48,13 @@ def is_side_effect(method: str, path: str) -> bool:
     if len(parts) < 3 or parts[:2] != ["v1", "connections"]:
         return False
     if method.upper() == "PATCH":
-        return len(parts) == 3
-    return method.upper() == "POST" and len(parts) == 4 and parts[3] in ("sync", "resync")
+        return True
+    if method.upper() != "POST":
+        return False
+    return (len(parts) == 4 and parts[3] in ("sync", "resync")) or parts[3:] in (
+        ["schemas", "reload"],
+        ["schemas", "tables", "resync"],
+    )
 
 
 #: Guards the ``waiting`` counts of ``hold`` faults (requests are answered on many threads).

@@ -1,219 +1,23 @@
-"""HTTP server wrapper of the Fivetran API simulator: :class:`FivetranSimulator`."""
+"""The Fivetran API simulator as one object: :class:`FivetranSimulator` (state, faults, clock, HTTP server)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
 import secrets
-import socket
 import threading
-import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from fivetran_provider.testing.clock import SimulatedClock
+from fivetran_provider.testing.demo import seed_demo_account
 from fivetran_provider.testing.faults import FaultInjector
-from fivetran_provider.testing.handler import (
-    MAX_RECORDS,
-    ApiHandler,
-    IncomingRequest,
-    RateLimiter,
-    RecordedRequest,
-    RequestRecorder,
-)
+from fivetran_provider.testing.handler import ApiHandler
+from fivetran_provider.testing.http_server import IDLE_TIMEOUT, MAX_CONNECTIONS, SimulatorHTTPServer
+from fivetran_provider.testing.ratelimit import RateLimiter
+from fivetran_provider.testing.recorder import MAX_RECORDS, RecordedRequest, RequestRecorder
 from fivetran_provider.testing.state import PAUSED_SYNC_BEHAVIOURS, SimulatorState, to_epoch
-
-_MAX_BODY = 16 * 1024 * 1024
-_CHUNK_SIZE_RE = re.compile(rb"^[0-9A-Fa-f]{1,8}$")
-
-#: Seconds a client connection may stay silent (while idle between requests or mid-request)
-#: before the simulator closes it, so idle or stalled clients do not hold threads forever.
-IDLE_TIMEOUT = 60.0
-
-
-class _BadRequestBody(Exception):
-    """The request body could not be read (bad length or chunking)."""
-
-
-class _SimulatorHTTPServer(ThreadingHTTPServer):
-    """Threaded server that remembers its open connections so they can be cut on shutdown."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 1024
-
-    def __init__(self, address: tuple[str, int], api: ApiHandler, idle_timeout: float = IDLE_TIMEOUT) -> None:
-        self.api = api
-        self.idle_timeout = idle_timeout
-        self.on_answer: Callable[[str, str, int], None] | None = None
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _RequestHandler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients going away (or the simulator being stopped under them) is routine; stay quiet.
-        return
-
-    def close_open_connections(self) -> None:
-        """Cut every kept-alive client connection."""
-        with self._open_lock:
-            sockets = list(self._open)
-            self._open.clear()
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    """Reads one HTTP/1.1 request, passes it to :class:`ApiHandler` and writes the answer."""
-
-    protocol_version = "HTTP/1.1"
-    # Small answers must not wait for delayed ACKs (Nagle), or every keep-alive request costs ~40 ms.
-    disable_nagle_algorithm = True
-    server: _SimulatorHTTPServer
-
-    def version_string(self) -> str:
-        """Value of the ``Server`` header."""
-        return "FivetranSimulator/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default access log (request lines can carry ids; bodies never logged)."""
-        return
-
-    def setup(self) -> None:
-        """Apply the idle timeout to the client socket before anything is read."""
-        self.connection = self.request
-        self.connection.settimeout(self.server.idle_timeout)
-        super().setup()
-
-    def parse_request(self) -> bool:
-        """Parse the request line and headers; an HTTP/0.9 request (no version) is closed at once."""
-        words = self.raw_requestline.split()
-        if len(words) == 2:
-            self.close_connection = True
-            return False
-        return super().parse_request()
-
-    def __getattr__(self, name: str) -> Any:
-        # Any method name gets the API's answer (JSON 405 with Allow on a known route), not http.server's HTML 501.
-        if name.startswith("do_"):
-            return self._serve
-        raise AttributeError(name)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                line = self.rfile.readline(65537)
-                digits = line.split(b";", 1)[0].strip()
-                if not _CHUNK_SIZE_RE.match(digits):  # no sign, no "0x", no empty size
-                    raise _BadRequestBody
-                size = int(digits, 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > _MAX_BODY:
-                    raise _BadRequestBody
-                chunk = self.rfile.read(size)
-                if len(chunk) != size:
-                    raise _BadRequestBody
-                chunks.append(chunk)
-                self.rfile.readline(65537)
-        length_header = self.headers.get("Content-Length")
-        if not length_header:
-            return b""
-        try:
-            length = int(length_header)
-        except ValueError:
-            raise _BadRequestBody from None
-        if length < 0 or length > _MAX_BODY:
-            raise _BadRequestBody
-        return self.rfile.read(length) if length else b""
-
-    def _serve(self) -> None:
-        try:
-            body = self._read_body()
-        except _BadRequestBody:
-            payload = json.dumps({"code": "InvalidInput", "message": "Malformed request body"}).encode("utf-8")
-            self.close_connection = True
-            self.send_response(400)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(payload)
-            if self.server.on_answer is not None:
-                self.server.on_answer(self.command, self.path, 400)
-            return
-        request = IncomingRequest(self.command, self.path, list(self.headers.items()), body)
-        response = self.server.api.handle(request)
-        if self.server.on_answer is not None:
-            self.server.on_answer(self.command, self.path, 0 if response.drop else response.status)
-        if response.drop:
-            self.close_connection = True
-            return
-        if response.drip_head:
-            self._drip(self._head(response) + response.body, response.drip)
-            return
-        self.send_response(response.status)
-        for key, value in response.headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        if response.cut_short:
-            self.close_connection = True
-            self.wfile.write(response.body[: len(response.body) // 2])
-            return
-        if response.drip > 0:
-            self._drip(response.body, response.drip)
-            return
-        self.wfile.write(response.body)
-
-    @staticmethod
-    def _head(response: Any) -> bytes:
-        """The status line and headers of an answer, as bytes (for a dripped head)."""
-        lines = [f"HTTP/1.1 {response.status} Answer"]
-        lines += [f"{key}: {value}" for key, value in response.headers.items()]
-        lines += [f"Content-Length: {len(response.body)}", "Connection: close", "", ""]
-        return "\r\n".join(lines).encode("latin-1")
-
-    def _drip(self, body: bytes, interval: float) -> None:
-        """Send a body one byte at a time (a slow-drip fault); stop when the client goes away."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            for index in range(len(body)):
-                time.sleep(interval)
-                self.wfile.write(body[index : index + 1])
-                self.wfile.flush()
-        except OSError:
-            return
-
-    do_GET = _serve
-    do_POST = _serve
-    do_PATCH = _serve
-    do_PUT = _serve
-    do_DELETE = _serve
-    do_HEAD = _serve
-    do_OPTIONS = _serve
+from fivetran_provider.testing.webhook_delivery import Delivery, WebhookSender
 
 
 class FivetranSimulator:
@@ -237,8 +41,10 @@ class FivetranSimulator:
     :param start_time: where simulated time starts (epoch, datetime or ISO string); now when ``None``.
     :param speed: simulated seconds per real second under simulated time (``0``: frozen between
         :meth:`advance` calls); a positive speed implies ``simulated_time``.
-    :param idle_timeout: seconds a silent client connection is kept open.
+    :param idle_timeout: seconds an idle client connection is kept open, and the most one request
+        may take to arrive in full.
     :param request_log_limit: most requests :attr:`requests` keeps (oldest forgotten first).
+    :param max_connections: most client connections served at once; more are answered 503 and closed.
     """
 
     def __init__(
@@ -254,6 +60,7 @@ class FivetranSimulator:
         speed: float = 0.0,
         idle_timeout: float = IDLE_TIMEOUT,
         request_log_limit: int = MAX_RECORDS,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.api_key = api_key if api_key is not None else secrets.token_hex(8)
         self.api_secret = api_secret if api_secret is not None else secrets.token_hex(16)
@@ -263,20 +70,20 @@ class FivetranSimulator:
             else None
         )
         self.state = SimulatorState(clock=self._clock)
+        self._webhooks = WebhookSender()
+        self.state.sink = self._webhooks.enqueue
         self.faults = FaultInjector()
         self._recorder = RequestRecorder(max_records=request_log_limit)
         self._limiter = RateLimiter()
         self._api = ApiHandler(self.state, self.faults, self._recorder, self._limiter, self.api_key, self.api_secret)
-        self._server = _SimulatorHTTPServer((host, port), self._api, idle_timeout)
+        self._server = SimulatorHTTPServer((host, port), self._api, idle_timeout, max_connections)
         bound_host, bound_port = self._server.server_address[:2]
         self.host = str(bound_host)
         self.port = int(bound_port)
         self._thread: threading.Thread | None = None
         self._stopped = False
         if seed_demo:
-            from fivetran_provider.testing.demo import seed_demo_account
-
-            seed_demo_account(self)
+            seed_demo_account(self.state)
         self.start()
 
     # ------------------------------------------------------------------ lifecycle
@@ -315,6 +122,7 @@ class FivetranSimulator:
             self._thread.join(timeout=5)
         self._server.server_close()
         self._server.close_open_connections()
+        self._webhooks.stop()
 
     close = stop
 
@@ -475,7 +283,9 @@ class FivetranSimulator:
             raise RuntimeError(
                 "advance() needs FivetranSimulator(simulated_time=True); this one runs on the wall clock"
             )
-        return self._clock.advance(seconds + 60.0 * minutes + 3600.0 * hours + 86400.0 * days)
+        moved = self._clock.advance(seconds + 60.0 * minutes + 3600.0 * hours + 86400.0 * days)
+        self.state.advance_all()  # runs that end on the way send their webhook events now
+        return moved
 
     @property
     def scheduled_syncs(self) -> bool:
@@ -628,6 +438,37 @@ class FivetranSimulator:
             raise ValueError(f"paused_sync_behaviour must be one of {PAUSED_SYNC_BEHAVIOURS}")
         with self.state.lock:
             self.state.paused_sync_behaviour = value
+
+    # ------------------------------------------------------------------ webhooks
+
+    def add_webhook(
+        self,
+        url: str,
+        *,
+        events: tuple[str, ...] = ("sync_end",),
+        group_id: str | None = None,
+        secret: str | None = None,
+    ) -> dict[str, Any]:
+        """Create an active webhook (as ``POST /v1/webhooks/account`` or ``.../group/{id}`` would).
+
+        :param url: where events are posted.
+        :param events: the events it receives.
+        :param group_id: a group webhook for this group; an account webhook when ``None``.
+        :param secret: signs each event (``X-Fivetran-Signature-256``).
+        :return: the webhook as the API returns it.
+        """
+        changes = {"url": url, "events": list(events), "active": True, "secret": secret}
+        return self.state.create_webhook(changes, group_id)
+
+    def flush_webhooks(self, timeout: float = 10.0) -> list[Delivery]:
+        """Wait until every webhook event so far was sent; return all deliveries, oldest first.
+
+        :param timeout: most seconds to wait.
+        :raises TimeoutError: if the events were not all sent in time.
+        """
+        if not self._webhooks.flush(timeout):
+            raise TimeoutError(f"webhook events were not all sent within {timeout} s")
+        return self._webhooks.deliveries
 
     # ------------------------------------------------------------------ rate-limit budget
 
