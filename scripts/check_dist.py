@@ -41,8 +41,12 @@ def check_wheel(wheel: Path) -> list[str]:
     urls = metadata.get_all("Project-URL") or []
     classifiers = metadata.get_all("Classifier") or []
     # Project-URL is left out until the repository has a public address (none is invented).
-    if "License :: OSI Approved :: Apache Software License" not in classifiers:
-        problems.append("no license classifier")
+    # PEP 639: the license is an SPDX expression plus the files it names, not a classifier.
+    if metadata.get("License-Expression") != "Apache-2.0":
+        problems.append(f"License-Expression is {metadata.get('License-Expression')!r}, not 'Apache-2.0'")
+    if "LICENSE" not in (metadata.get_all("License-File") or []):
+        problems.append("METADATA names no License-File LICENSE")
+    problems += [f"license classifier {c!r} (PEP 639 drops them)" for c in classifiers if c.startswith("License ::")]
     if not any(c.startswith("Programming Language :: Python :: 3.1") for c in classifiers):
         problems.append("no Python version classifiers")
     if metadata.get("Description-Content-Type") != "text/markdown":
