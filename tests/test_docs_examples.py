@@ -7,7 +7,10 @@ fresh simulator with the demo account, the ``fivetran_default`` Airflow connecti
 (exported the way the pages tell you to) and a migrated metadata database, so a DAG on a page
 runs with ``dag.test()`` exactly as written.
 
-What a page's hidden checks may use: ``fivetran_simulator`` (the simulator of that page),
+The simulator is the ``fivetran_simulator`` fixture of the provider's pytest plugin (the one the
+testing guide documents), with the demo account. What a page's hidden checks may use:
+``fivetran_simulator``; ``DAGS_FOLDER`` (Airflow's DAGs folder, on ``sys.path`` as the fixture
+puts it there) and ``previous_block`` (the source of the block before, to save a DAG file there);
 ``AIRFLOW_3`` (whether this Airflow is 3.x), for ``<!-- skip: next if(not AIRFLOW_3, ...) -->``
 before an example that needs Airflow 3. A DAG is stored in the metadata DB after the block that
 defines it (Airflow 3.3's ``dag.test()`` runs only stored DAGs), so a page runs it in a later
@@ -17,7 +20,6 @@ block, usually an invisible one. Shell blocks (``bash``) and JSON are shown, not
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from unittest import SkipTest
 
@@ -63,19 +65,18 @@ def register_new_dags(namespace: dict[str, object], registered: set[int]) -> Non
     sync_bag_to_db(bag, "dags-folder", None)
 
 
-@pytest.fixture
-def demo_account(monkeypatch: pytest.MonkeyPatch, airflow_db: None) -> Iterator[FivetranSimulator]:
-    """The demo account on a fresh simulator, with ``fivetran_default`` pointing at it."""
-    with FivetranSimulator(seed_demo=True) as sim:
-        monkeypatch.setenv("AIRFLOW_CONN_FIVETRAN_DEFAULT", sim.airflow_connection_json(extra=FAST_RETRIES))
-        yield sim
-
-
 @pytest.mark.parametrize("page", PAGES, ids=str)
-def test_every_example_on_the_page_runs(page: Path, demo_account: FivetranSimulator) -> None:
+@pytest.mark.fivetran_simulator(seed_demo=True, extra=FAST_RETRIES)
+def test_every_example_on_the_page_runs(page: Path, fivetran_simulator: FivetranSimulator, airflow_db: None) -> None:
     document = SYBIL.parse(ROOT / page)
-    document.namespace.update(fivetran_simulator=demo_account, AIRFLOW_3=AIRFLOW_V_3_PLUS)
+    document.namespace.update(
+        fivetran_simulator=fivetran_simulator,
+        AIRFLOW_3=AIRFLOW_V_3_PLUS,
+        DAGS_FOLDER=DAGS_FOLDER,
+        previous_block="",
+    )
     modules_before = set(sys.modules)
+    files_before = set(DAGS_FOLDER.iterdir())
     ran = skipped = 0
     registered: set[int] = set()
     try:
@@ -86,8 +87,11 @@ def test_every_example_on_the_page_runs(page: Path, demo_account: FivetranSimula
                 skipped += 1
             else:
                 ran += 1
+                document.namespace["previous_block"] = str(example.parsed)
             register_new_dags(document.namespace, registered)
     finally:
+        for written in set(DAGS_FOLDER.iterdir()) - files_before:  # DAG files a page saved
+            written.unlink()
         # Pages that write a DAG file and import it leave the module behind; the next page starts clean.
         for name in set(sys.modules) - modules_before:
             module_file = getattr(sys.modules[name], "__file__", None) or ""
