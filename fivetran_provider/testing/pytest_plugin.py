@@ -12,7 +12,7 @@ and stops it afterwards. Options come from the ``fivetran_simulator`` marker::
 
 Marker keywords: ``conn_id`` (Airflow connection id, default ``fivetran_default``), ``extra``
 (the connection's extra object), ``seed`` (a JSON seed file, see
-:mod:`fivetran_provider.testing.seeding`), ``seed_demo`` and the :class:`FivetranSimulator`
+:mod:`fivetran_provider.testing.seeding`), ``seed_demo`` and the :class:`~fivetran_provider.testing.FivetranSimulator`
 keywords ``simulated_time``, ``start_time`` and ``speed``.
 
 The fixture also puts Airflow's DAGs folder (``[core] dags_folder``, e.g. from
