@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from typing import Any
 
 #: The modules that define the provider's errors; importing them registers every subclass.
@@ -28,8 +29,11 @@ def field_table() -> str:
 
 
 def _first_paragraph(cls: type) -> str:
+    """The first paragraph of a class docstring, its reStructuredText markup turned into MyST's."""
     doc = inspect.getdoc(cls) or ""
-    return " ".join(doc.split("\n\n", 1)[0].split())
+    text = " ".join(doc.split("\n\n", 1)[0].split())
+    text = re.sub(r":(class|exc|func|meth|mod|attr|data):`", r"{py:\1}`", text)
+    return text.replace("``", "`").replace("|", "\\|")
 
 
 def error_classes() -> list[type]:
