@@ -27,6 +27,8 @@ def check_wheel(wheel: Path) -> list[str]:
     for package in packages:
         if f"{package}/__init__.py" not in names:
             problems.append(f"wheel lacks the subpackage {package}")
+    if "airflow_provider_fivetran_connections/__init__.py" not in names:  # for Airflow's example-DAG discovery
+        problems.append("wheel lacks the module airflow_provider_fivetran_connections")
     if f"{PACKAGE}/py.typed" not in names:
         problems.append("wheel lacks py.typed")
     problems += [f"wheel contains {name}" for name in names if name.startswith(FORBIDDEN)]
