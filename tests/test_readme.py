@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
+
+import pytest
 
 from dev import AIRFLOW_RELEASES
 from fivetran_provider.exceptions import FivetranError
@@ -76,3 +79,22 @@ def _subclasses(cls: type) -> set[type]:
 
     direct = {c for c in cls.__subclasses__() if c.__module__.startswith("fivetran_provider.")}
     return direct.union(*(_subclasses(c) for c in direct)) if direct else set()
+
+
+def test_dev_py_finds_the_official_definition_beside_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dev
+
+    # The same place CI looks.
+    assert ROOT.parent / "shared/reference/fivetran-openapi.json" == dev.SPEC_BESIDE_REPO
+    assert "../shared/reference/fivetran-openapi.json" in (ROOT / ".ci" / "run").read_text()
+    beside = tmp_path / "shared" / "reference" / "fivetran-openapi.json"
+    monkeypatch.setattr(dev, "SPEC_BESIDE_REPO", beside)
+    monkeypatch.delenv("FIVETRAN_OPENAPI_SPEC", raising=False)
+    assert dev.openapi_spec() is None
+    beside.parent.mkdir(parents=True)
+    beside.write_text("{}")
+    assert dev.openapi_spec() == str(beside)
+    monkeypatch.setenv("FIVETRAN_OPENAPI_SPEC", "/elsewhere/spec.json")
+    assert dev.openapi_spec() == "/elsewhere/spec.json"
