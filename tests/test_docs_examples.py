@@ -13,7 +13,7 @@ testing guide documents), with the demo account. What a page's hidden checks may
 puts it there) and ``previous_block`` (the source of the block before, to save a DAG file there);
 ``AIRFLOW_3`` (whether this Airflow is 3.x), for ``<!-- skip: next if(not AIRFLOW_3, ...) -->``
 before an example that needs Airflow 3. A DAG is stored in the metadata DB after the block that
-defines it (Airflow 3.3's ``dag.test()`` runs only stored DAGs), so a page runs it in a later
+defines it (from Airflow 3.1 on ``dag.test()`` runs only stored DAGs), so a page runs it in a later
 block, usually an invisible one. Shell blocks (``bash``) and JSON are shown, not run.
 """
 
@@ -46,13 +46,18 @@ def page_examples(page: Path) -> list[object]:
 def register_new_dags(namespace: dict[str, object], registered: set[int]) -> None:
     """Store the DAGs a page defined in the metadata DB, as the DAG processor would.
 
-    From Airflow 3.3 on, ``dag.test()`` runs only DAGs it finds stored, after parsing the DAGs
-    folder; a DAG defined on a page has no file there. Earlier versions store the DAG they run.
+    From Airflow 3.1 on, ``dag.test()`` runs only a DAG it finds stored, or finds by parsing the
+    DAGs folder; a DAG defined on a page has no file there. Airflow 2.11 and 3.0 store the DAG
+    they run themselves.
     """
-    if AIRFLOW_VERSION < (3, 3):
+    if AIRFLOW_VERSION < (3, 1):
         return
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    try:
+        from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    except ImportError:  # Airflow 3.1 keeps them with the models
+        from airflow.models.dagbag import DagBag, sync_bag_to_db  # type: ignore[no-redef,attr-defined,unused-ignore]
 
     new = [v for v in namespace.values() if isinstance(v, DAG) and id(v) not in registered]
     if not new:

@@ -18,7 +18,7 @@ keywords ``simulated_time``, ``start_time`` and ``speed``.
 The fixture also puts Airflow's DAGs folder (``[core] dags_folder``, e.g. from
 ``AIRFLOW__CORE__DAGS_FOLDER``) at the front of ``sys.path`` for the test, as Airflow does when it
 parses DAG files, so a test can ``from my_dag_file import dag``. Running that DAG with
-``dag.test()`` needs a migrated metadata database, and from Airflow 3.3 on the DAG must be in
+``dag.test()`` needs a migrated metadata database, and from Airflow 3.1 on the DAG must be in
 that folder: ``dag.test()`` stores the DAGs it finds there before it runs one.
 """
 
