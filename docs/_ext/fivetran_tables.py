@@ -5,7 +5,8 @@ with Markdown before MyST parses the page:
 
 * ``<!-- generated: field-table -->`` - the update fields of ``fivetran_provider.fields``;
 * ``<!-- generated: error-table -->`` - every error class of the provider, found by walking the
-  subclasses of ``FivetranError`` after importing each module that defines errors.
+  subclasses of ``FivetranError`` after importing each module that defines errors;
+* ``<!-- generated: template-fields -->`` - the templated arguments of each operator and the sensor.
 
 Nothing is copied into the pages by hand, so the reference cannot fall behind the code.
 """
@@ -65,7 +66,29 @@ def error_table() -> str:
     return "\n".join(lines)
 
 
-GENERATORS = {"field-table": field_table, "error-table": error_table}
+#: The operators and the sensor whose templated arguments are listed, by import path.
+TEMPLATED_CLASSES = (
+    "fivetran_provider.operators.PauseConnectionOperator",
+    "fivetran_provider.operators.ResumeConnectionOperator",
+    "fivetran_provider.operators.UpdateFivetranConnectionOperator",
+    "fivetran_provider.operators.RestoreFivetranConnectionOperator",
+    "fivetran_provider.operators.FivetranSyncOperator",
+    "fivetran_provider.sensors.FivetranSyncSensor",
+)
+
+
+def template_field_table() -> str:
+    """Which arguments of each operator and the sensor Jinja renders (their ``template_fields``)."""
+    lines = ["| class | templated arguments |", "|---|---|"]
+    for path in TEMPLATED_CLASSES:
+        module, _, name = path.rpartition(".")
+        cls = getattr(importlib.import_module(module), name)
+        names = ", ".join(f"`{field}`" for field in cls.template_fields)
+        lines.append(f"| `{name}` | {names} |")
+    return "\n".join(lines)
+
+
+GENERATORS = {"field-table": field_table, "error-table": error_table, "template-fields": template_field_table}
 
 
 def _replace_markers(app: Any, docname: str, source: list[str]) -> None:
