@@ -11,31 +11,48 @@ The simulator is the ``fivetran_simulator`` fixture of the provider's pytest plu
 testing guide documents), with the demo account. What a page's hidden checks may use:
 ``fivetran_simulator``; ``DAGS_FOLDER`` (Airflow's DAGs folder, on ``sys.path`` as the fixture
 puts it there) and ``previous_block`` (the source of the block before, to save a DAG file there);
+``previous_json`` (the last JSON block, parsed) and ``xcom(dag_run, task_id)`` (a task's XCom value);
 ``AIRFLOW_3`` (whether this Airflow is 3.x), for ``<!-- skip: next if(not AIRFLOW_3, ...) -->``
 before an example that needs Airflow 3. A DAG is stored in the metadata DB after the block that
 defines it (from Airflow 3.1 on ``dag.test()`` runs only stored DAGs), so a page runs it in a later
-block, usually an invisible one. Shell blocks (``bash``) and JSON are shown, not run.
+block, usually an invisible one. Shell blocks (``bash``) are shown, not run.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 from unittest import SkipTest
 
 import pytest
 from sybil import Sybil
-from sybil.parsers.markdown import ClearNamespaceParser, PythonCodeBlockParser, SkipParser
+from sybil.parsers.markdown import ClearNamespaceParser, CodeBlockParser, PythonCodeBlockParser, SkipParser
 
 from fivetran_provider._compat import AIRFLOW_V_3_PLUS, DAG
 from fivetran_provider._compat import AIRFLOW_VERSION as AIRFLOW_RELEASE
 from fivetran_provider.testing import FivetranSimulator
 from tests.conftest import DAGS_FOLDER, FAST_RETRIES, ROOT
+from tests.test_example_dags import xcom
 
 AIRFLOW_VERSION = tuple(int(part) for part in AIRFLOW_RELEASE.split(".")[:2])
 PAGES = [Path("README.md"), *sorted(path.relative_to(ROOT) for path in (ROOT / "docs").rglob("*.md"))]
 
-SYBIL = Sybil(parsers=[PythonCodeBlockParser(), SkipParser(), ClearNamespaceParser()])
+
+def keep_json(example: Any) -> None:
+    """A JSON block must parse; a later hidden check compares it with what the code produced."""
+    example.namespace["previous_json"] = json.loads(str(example.parsed))
+
+
+SYBIL = Sybil(
+    parsers=[
+        PythonCodeBlockParser(),
+        CodeBlockParser(language="json", evaluator=keep_json),
+        SkipParser(),
+        ClearNamespaceParser(),
+    ]
+)
 
 
 def page_examples(page: Path) -> list[object]:
@@ -78,6 +95,7 @@ def test_every_example_on_the_page_runs(page: Path, fivetran_simulator: Fivetran
         fivetran_simulator=fivetran_simulator,
         AIRFLOW_3=AIRFLOW_V_3_PLUS,
         DAGS_FOLDER=DAGS_FOLDER,
+        xcom=xcom,
         previous_block="",
     )
     modules_before = set(sys.modules)
