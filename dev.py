@@ -3,7 +3,7 @@
 
     python3 dev.py demo                  # the main job: the provider at work against the built-in simulator
     python3 dev.py test                  # ruff and mypy once, then the whole pytest suite on every supported
-                                         # Airflow, the package check and the browser check of the UI
+                                         # Airflow, the package check, the docs build and the browser check
     python3 dev.py test --airflow 3.3    # ruff, mypy and pytest on one Airflow only (quick local work)
     python3 dev.py test --airflow 2.11 -- -k restore -x   # arguments after -- go to pytest
     python3 dev.py mutate [target ...]   # mutation score of the core modules (mutation/run.py)
