@@ -261,7 +261,10 @@ def judge(scenario: Scenario, sim: Any, before: dict[str, dict[str, Any]]) -> No
 def untouched_settings(sim: Any, connection_id: str, after: dict[str, Any]) -> str:
     """What a DAG did to a connection whose settings it never tried to change (no PATCH)."""
     prefix = f"/v1/connections/{connection_id}/"
-    actions = sorted({r.path.removeprefix(prefix) for r in sim.requests_for("POST") if r.path.startswith(prefix)})
+    # In the order they were sent: "test and sync" for a setup test before the sync.
+    actions = list(
+        dict.fromkeys(r.path.removeprefix(prefix) for r in sim.requests_for("POST") if r.path.startswith(prefix))
+    )
     done = f"{' and '.join(actions)} requested" if actions else "only read"
     return f"{done}; settings not changed ({'paused' if after['paused'] else 'running'})"
 
