@@ -255,8 +255,18 @@ def judge(scenario: Scenario, sim: Any, before: dict[str, dict[str, Any]]) -> No
             good = all(after[name] == value for name, value in scenario.expect.items())
             verdict = ("changed as asked" if sent else "already as asked") if good else "NOT AS ASKED"
         scenario.ok = scenario.ok and good
-        state = "paused" if after["paused"] else "running"
-        scenario.rows.append((connection_id, what or f"no PATCH sent ({state})", verdict))
+        scenario.rows.append((connection_id, what or untouched_settings(sim, connection_id, after), verdict))
+
+
+def untouched_settings(sim: Any, connection_id: str, after: dict[str, Any]) -> str:
+    """What a DAG did to a connection whose settings it never tried to change (no PATCH)."""
+    prefix = f"/v1/connections/{connection_id}/"
+    # In the order they were sent: "test and sync" for a setup test before the sync.
+    actions = list(
+        dict.fromkeys(r.path.removeprefix(prefix) for r in sim.requests_for("POST") if r.path.startswith(prefix))
+    )
+    done = f"{' and '.join(actions)} requested" if actions else "only read"
+    return f"{done}; settings not changed ({'paused' if after['paused'] else 'running'})"
 
 
 def run_dags(sim: Any) -> None:

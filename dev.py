@@ -3,7 +3,7 @@
 
     python3 dev.py demo                  # the main job: the provider at work against the built-in simulator
     python3 dev.py test                  # ruff and mypy once, then the whole pytest suite on every supported
-                                         # Airflow, the package check and the browser check of the UI
+                                         # Airflow, the package check, the docs build and the browser check
     python3 dev.py test --airflow 3.3    # ruff, mypy and pytest on one Airflow only (quick local work)
     python3 dev.py test --airflow 2.11 -- -k restore -x   # arguments after -- go to pytest
     python3 dev.py mutate [target ...]   # mutation score of the core modules (mutation/run.py)
@@ -36,6 +36,12 @@ MATRIX = ROOT / ".artifacts" / "matrix"
 AIRFLOW_RELEASES = {"2.11": "2.11.2", "3.0": "3.0.6", "3.1": "3.1.8", "3.2": "3.2.2", "3.3": "3.3.2"}
 NEWEST = "3.3"
 VERSIONS = tuple(AIRFLOW_RELEASES)
+# Rough duration of `dev.py test` on a 2-core machine: per Airflow version (install and pytest),
+# and for the package, UI and documentation sessions together.
+MINUTES_PER_AIRFLOW = 6
+MINUTES_OTHER_SESSIONS = 3
+# The official OpenAPI definition, when it sits beside the repository (as CI finds it).
+SPEC_BESIDE_REPO = ROOT.parent / "shared" / "reference" / "fivetran-openapi.json"
 # The Airflow release of the development environment (demo, ruff, mypy).
 AIRFLOW_PIN = f"apache-airflow=={AIRFLOW_RELEASES[NEWEST]}"
 
@@ -98,11 +104,17 @@ def summary(sessions: list[str]) -> str:
             f"| {fig['airflow']}{pins} | {fig['passed']} | {fig['failed']} | {fig['skipped']} "
             f"| {fig['install_s']} | {fig['test_s']} |"
         )
-    for name in ("package", "ui"):
+    for name in ("package", "ui", "docs"):
         path = MATRIX / f"{name}.json"
         if name in sessions and path.exists():
             lines.append(f"{name}: " + json.dumps(json.loads(path.read_text())))
     return "\n".join(lines)
+
+
+def openapi_spec() -> str | None:
+    """Fivetran's official OpenAPI definition for the contract tests: ``FIVETRAN_OPENAPI_SPEC``, or
+    the file beside the repository (where CI finds it), or ``None`` (those tests are then skipped)."""
+    return os.environ.get("FIVETRAN_OPENAPI_SPEC") or (str(SPEC_BESIDE_REPO) if SPEC_BESIDE_REPO.is_file() else None)
 
 
 def run_tests(argv: list[str]) -> int:
@@ -113,6 +125,11 @@ def run_tests(argv: list[str]) -> int:
     parser.add_argument("pytest_args", nargs="*", help="arguments for pytest (after --)")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    spec = openapi_spec()
+    if spec:
+        os.environ["FIVETRAN_OPENAPI_SPEC"] = spec
+    else:
+        print("FIVETRAN_OPENAPI_SPEC is not set: the tests against the official definition are skipped.", flush=True)
     code = 0 if args.no_lint else lint()
     if code != 0:
         return code
@@ -120,8 +137,10 @@ def run_tests(argv: list[str]) -> int:
     sessions = [f"tests(airflow='{v}')" for v in versions]
     names = [f"airflow-{v}" for v in versions]
     if not args.airflow:
-        sessions += ["package", "ui"]
-        names += ["package", "ui"]
+        sessions += ["package", "ui", "docs"]
+        names += ["package", "ui", "docs"]
+    minutes = MINUTES_PER_AIRFLOW * len(versions) + (0 if args.airflow else MINUTES_OTHER_SESSIONS)
+    print(f"Expect about {minutes} min on a 2-core machine (a first run installs each virtualenv too).", flush=True)
     nox = [str(PYTHON), "-m", "nox", "--no-color", "-s", *sessions]
     if args.pytest_args:
         nox += ["--", *args.pytest_args]

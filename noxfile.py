@@ -5,6 +5,7 @@ Run through ``python3 dev.py test`` (which installs nox into ``.venv``), or dire
     .venv/bin/nox -s "tests(airflow='3.3')"   # one Airflow version
     .venv/bin/nox -s package                  # build sdist + wheel, check them, install the wheel cleanly
     .venv/bin/nox -s ui                       # real-browser check of the Airflow UI (newest Airflow)
+    .venv/bin/nox -s docs                     # build the documentation site, warnings as errors
 
 Each session has its own virtualenv under ``.nox/`` (ignored by git), kept between runs and
 reinstalled only when its requirements or ``pyproject.toml`` change; pip's cache is shared.
@@ -45,7 +46,7 @@ nox.options.envdir = ".nox"
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["tests", "package", "ui"]
+nox.options.sessions = ["tests", "package", "ui", "docs"]
 
 
 def _install(session: nox.Session, *requirements: str, editable: bool = True) -> str:
@@ -153,3 +154,24 @@ def ui(session: nox.Session) -> None:
     started = time.monotonic()
     session.run("python", str(ROOT / "scripts" / "ui_check.py"))
     _record("ui", install_s=install_s, seconds=round(time.monotonic() - started, 1), ok=True)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (docs/) with Sphinx: warnings are errors, every cross-reference must resolve.
+
+    Nitpicky mode (``-n``) makes a reference to a Python object that no page documents a warning;
+    MyST reports links to missing pages and headings; ``-W --keep-going`` fails on any of them
+    after listing them all. The examples on the pages run in the pytest suite
+    (``tests/test_docs_examples.py``), on every Airflow.
+    """
+    (MATRIX / "docs.json").unlink(missing_ok=True)
+    install_s = _install(
+        session, "-e", ".[docs]", f"apache-airflow=={AIRFLOW[NEWEST]}", *PINS.get(NEWEST, []), editable=False
+    )
+    out = ARTIFACTS / "docs"
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.monotonic()
+    session.run("python", "-m", "sphinx", "-E", "-W", "--keep-going", "-n", "-q", "-b", "html", "docs", str(out))
+    pages = len(list((ROOT / "docs").rglob("*.md")))  # each Markdown source is one page of the site
+    _record("docs", install_s=install_s, seconds=round(time.monotonic() - started, 1), pages=pages, ok=True)

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fivetran_provider._compat import DAG, task
 from fivetran_provider.assets import fivetran_connection_asset, landed_syncs
+from fivetran_provider.sdk import DAG, task
 
 MELLOW_QUARTZ = fivetran_connection_asset("mellow_quartz", poll_interval=60)
 

@@ -19,8 +19,8 @@ Try it against the local simulator::
 
 from __future__ import annotations
 
-from fivetran_provider._compat import DAG, Param
 from fivetran_provider.operators import FivetranSyncOperator
+from fivetran_provider.sdk import DAG, Param
 
 with DAG(
     dag_id="fivetran_sync_broken_connection",

@@ -18,9 +18,10 @@ Try it against the local simulator::
 
 from __future__ import annotations
 
-# From airflow.sdk on Airflow 3 and from their older homes on Airflow 2.11.
-from fivetran_provider._compat import DAG, Param, task
 from fivetran_provider.operators import RestoreFivetranConnectionOperator, UpdateFivetranConnectionOperator
+
+# From airflow.sdk on Airflow 3 and from their older homes on Airflow 2.11.
+from fivetran_provider.sdk import DAG, Param, task
 
 with DAG(
     dag_id="fivetran_temporary_schedule_change",

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# From airflow.sdk on Airflow 3 and from their older homes on Airflow 2.11.
-from fivetran_provider._compat import DAG, Param, task
 from fivetran_provider.operators import UpdateFivetranConnectionOperator
+
+# From airflow.sdk on Airflow 3 and from their older homes on Airflow 2.11.
+from fivetran_provider.sdk import DAG, Param, task
 
 with DAG(
     dag_id="fivetran_update_many_connections",

@@ -27,6 +27,8 @@ def check_wheel(wheel: Path) -> list[str]:
     for package in packages:
         if f"{package}/__init__.py" not in names:
             problems.append(f"wheel lacks the subpackage {package}")
+    if "airflow_provider_fivetran_connections/__init__.py" not in names:  # for Airflow's example-DAG discovery
+        problems.append("wheel lacks the module airflow_provider_fivetran_connections")
     if f"{PACKAGE}/py.typed" not in names:
         problems.append("wheel lacks py.typed")
     problems += [f"wheel contains {name}" for name in names if name.startswith(FORBIDDEN)]
@@ -41,8 +43,12 @@ def check_wheel(wheel: Path) -> list[str]:
     urls = metadata.get_all("Project-URL") or []
     classifiers = metadata.get_all("Classifier") or []
     # Project-URL is left out until the repository has a public address (none is invented).
-    if "License :: OSI Approved :: Apache Software License" not in classifiers:
-        problems.append("no license classifier")
+    # PEP 639: the license is an SPDX expression plus the files it names, not a classifier.
+    if metadata.get("License-Expression") != "Apache-2.0":
+        problems.append(f"License-Expression is {metadata.get('License-Expression')!r}, not 'Apache-2.0'")
+    if "LICENSE" not in (metadata.get_all("License-File") or []):
+        problems.append("METADATA names no License-File LICENSE")
+    problems += [f"license classifier {c!r} (PEP 639 drops them)" for c in classifiers if c.startswith("License ::")]
     if not any(c.startswith("Programming Language :: Python :: 3.1") for c in classifiers):
         problems.append("no Python version classifiers")
     if metadata.get("Description-Content-Type") != "text/markdown":

@@ -50,10 +50,13 @@ def test_list_group_and_empty_tasks_link_sensibly(
         "pause_list": connection_dashboard_url("l_one"),
         "resume_group": group_dashboard_url("links_group"),
         "restore_nothing": "",
+        "update_group": group_dashboard_url("links_group"),
+        "update_list": connection_dashboard_url("l_two"),
     }
     assert group_dashboard_url("links_group") == "https://fivetran.com/dashboard/destinations/links_group"
     stored = {tid: value for tid, _index, key, value in xcoms(dag_run) if key == XCOM_KEY}
     assert stored["pause_list"] == connection_dashboard_url("l_one")
+    assert stored["update_group"] == group_dashboard_url("links_group")
     # The other connections of the list are named in the task log, with their pages.
     for connection_id in ("l_two", "l_three"):
         assert f"{connection_id} {connection_dashboard_url(connection_id)}" in output

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from fivetran_provider import __version__, get_provider_info
 from fivetran_provider.hooks import FivetranHook
@@ -76,3 +77,20 @@ def test_importing_the_provider_touches_no_network_or_database(tmp_path: Path) -
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "UpdateFivetranConnectionOperator" in done.stdout
+
+
+def test_example_dag_discovery_of_airflow_3_3_loads_the_provider_without_an_error(caplog: Any) -> None:
+    """Airflow 3.3 imports the module named like the distribution and looks for ``example_dags`` there."""
+    import importlib
+
+    module = importlib.import_module(get_provider_info()["package-name"].replace("-", "_"))
+    assert not any((Path(folder) / "example_dags").exists() for folder in module.__path__)
+    try:
+        from airflow.dag_processing.bundles.manager import _add_provider_example_dags_to_bundle
+    except ImportError:  # before Airflow 3.3 only Airflow's own example DAGs are loaded
+        return
+    bundles: list[Any] = []
+    with caplog.at_level("ERROR"):
+        _add_provider_example_dags_to_bundle(bundles)
+    assert "airflow_provider_fivetran_connections" not in caplog.text
+    assert not [bundle for bundle in bundles if "fivetran" in str(bundle)]

@@ -1,5 +1,5 @@
-"""The simulator as users script it: the pytest plugin and its fixture, the README example of a
-user's own DAG test, JSON seeding and the command line."""
+"""The simulator as users script it: the pytest plugin and its fixture, JSON seeding and the
+command line. (The testing guide's example of a user's own DAG test runs in test_docs_examples.py.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -84,32 +83,6 @@ def test_marker_options_reach_the_fixture(fivetran_simulator: FivetranSimulator)
 def test_plugin_is_registered_through_the_entry_point(pytestconfig: pytest.Config) -> None:
     plugin = pytestconfig.pluginmanager.get_plugin("fivetran_simulator")
     assert plugin is not None and plugin.__name__ == "fivetran_provider.testing.pytest_plugin"
-
-
-def _readme_block(name: str) -> str:
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split(f"<!-- {name}:start -->\n", 1)[1].split(f"<!-- {name}:end -->", 1)[0]
-    return block.strip().removeprefix("```python").removesuffix("```").strip() + "\n"
-
-
-def test_readme_example_of_a_users_dag_test_runs(fivetran_simulator: FivetranSimulator, airflow_db: None) -> None:
-    pytest.importorskip("airflow.sdk")
-    from tests.conftest import DAGS_FOLDER
-
-    dag_file = DAGS_FOLDER / "sync_then_report.py"
-    dag_file.write_text(_readme_block("simulator-example-dag"))
-    sys.modules.pop("sync_then_report", None)
-    sys.path.insert(0, str(DAGS_FOLDER))  # as Airflow does for the DAG folder
-    try:
-        namespace: dict[str, Any] = {}
-        exec(compile(_readme_block("simulator-example-test"), "README.md", "exec"), namespace)
-        tests = [value for name, value in namespace.items() if name.startswith("test_")]
-        assert len(tests) == 1
-        tests[0](fivetran_simulator)
-    finally:
-        sys.path.remove(str(DAGS_FOLDER))
-        sys.modules.pop("sync_then_report", None)
-        dag_file.unlink()
 
 
 # ---------------------------------------------------------------------------- seeding
@@ -213,6 +186,24 @@ def test_command_line_refuses_bad_options(tmp_path: Path) -> None:
     ):
         done = subprocess.run(base + extra, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
         assert done.returncode == 2 and needle in done.stderr, (extra, done.stderr)
+
+
+def test_command_line_says_in_one_line_that_the_port_is_taken() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    with FivetranSimulator() as running:  # holds a port on loopback
+        port = running.url.rsplit(":", 1)[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "fivetran_provider.testing", "--port", port],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr  # no traceback
+    assert f"cannot listen on 127.0.0.1:{port}" in lines[0] and "--port 0" in lines[0], lines[0]
 
 
 def test_command_line_speed_lets_scheduled_syncs_run_by_themselves(tmp_path: Path) -> None:

@@ -395,8 +395,11 @@ class UpdateFivetranConnectionOperator(
             hook.session  # noqa: B018 - read the Airflow connection once, before worker threads share the hook
             if self.connection_ids is not None:
                 ids = coerce_id_list("connection_ids", self.connection_ids)
+                FivetranConnectionLink.persist_first(context, ids, self.log)
             else:
-                ids = list(list_group(hook, self.group_id, self.log))
+                group_id = fields.validate_connection_id(self.group_id, "group_id")
+                FivetranConnectionLink.persist_group(context, group_id)
+                ids = list(list_group(hook, group_id, self.log))
             if not ids:
                 self.log.warning("No connections to update.")
                 return record

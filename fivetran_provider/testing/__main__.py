@@ -97,15 +97,24 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     demo = not args.no_demo and not args.seed
-    sim = FivetranSimulator(
-        host=args.host,
-        port=args.port,
-        api_key=args.api_key,
-        api_secret=args.api_secret,
-        seed_demo=demo,
-        simulated_time=True,
-        speed=args.speed,
-    )
+    try:
+        sim = FivetranSimulator(
+            host=args.host,
+            port=args.port,
+            api_key=args.api_key,
+            api_secret=args.api_secret,
+            seed_demo=demo,
+            simulated_time=True,
+            speed=args.speed,
+        )
+    except OSError as error:  # most often the port is taken by another process
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}; "
+            "choose another --port, or --port 0 for any free one",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
     try:
         sim.default_sync_duration = args.sync_duration
         for path in args.seed:

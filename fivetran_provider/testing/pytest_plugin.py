@@ -12,12 +12,20 @@ and stops it afterwards. Options come from the ``fivetran_simulator`` marker::
 
 Marker keywords: ``conn_id`` (Airflow connection id, default ``fivetran_default``), ``extra``
 (the connection's extra object), ``seed`` (a JSON seed file, see
-:mod:`fivetran_provider.testing.seeding`), ``seed_demo`` and the :class:`FivetranSimulator`
+:mod:`fivetran_provider.testing.seeding`), ``seed_demo`` and the :class:`~fivetran_provider.testing.FivetranSimulator`
 keywords ``simulated_time``, ``start_time`` and ``speed``.
+
+The fixture also puts Airflow's DAGs folder (``[core] dags_folder``, e.g. from
+``AIRFLOW__CORE__DAGS_FOLDER``) at the front of ``sys.path`` for the test, as Airflow does when it
+parses DAG files, so a test can ``from my_dag_file import dag``. Running that DAG with
+``dag.test()`` needs a migrated metadata database, and from Airflow 3.1 on the DAG must be in
+that folder: ``dag.test()`` stores the DAGs it finds there before it runs one.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +65,16 @@ def fivetran_simulator(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
     with FivetranSimulator(**{key: options[key] for key in _SIMULATOR_KEYWORDS if key in options}) as sim:
         if options.get("seed") is not None:
             seed_from_file(sim, options["seed"])
+        _put_dags_folder_on_path(monkeypatch)
         env_name = "AIRFLOW_CONN_" + conn_id.upper().replace("-", "_")
         monkeypatch.setenv(env_name, sim.airflow_connection_json(extra=options.get("extra")))
         yield sim
+
+
+def _put_dags_folder_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the DAG files of Airflow's DAGs folder importable by name, for this test only."""
+    from airflow.configuration import conf
+
+    folder = conf.get("core", "dags_folder", fallback="")
+    if folder and os.path.isdir(folder) and folder not in sys.path:
+        monkeypatch.syspath_prepend(folder)

@@ -8,6 +8,7 @@ from fivetran_provider.operators import (
     PauseConnectionOperator,
     RestoreFivetranConnectionOperator,
     ResumeConnectionOperator,
+    UpdateFivetranConnectionOperator,
 )
 
 with DAG(dag_id="fivetran_test_links", schedule=None, catchup=False):
@@ -19,4 +20,10 @@ with DAG(dag_id="fivetran_test_links", schedule=None, catchup=False):
         """Changes nothing, so there is no record to restore from."""
 
     restore_nothing = RestoreFivetranConnectionOperator(task_id="restore_nothing", restore_from="no_record")
-    pause_list >> resume_group >> no_record() >> restore_nothing
+    update_group = UpdateFivetranConnectionOperator(
+        task_id="update_group", group_id="links_group", sync_frequency=360, dry_run=True
+    )
+    update_list = UpdateFivetranConnectionOperator(
+        task_id="update_list", connection_ids=["l_two", "l_three"], sync_frequency=720
+    )
+    pause_list >> resume_group >> no_record() >> restore_nothing >> update_group >> update_list
