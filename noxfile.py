@@ -160,7 +160,9 @@ def ui(session: nox.Session) -> None:
 def live(session: nox.Session) -> None:
     """Real Airflow processes (API server, scheduler, DAG processor, triggerer) on Postgres: scripts/live_check.py."""
     (MATRIX / "live.json").unlink(missing_ok=True)
-    install_s = _install(session, f"apache-airflow=={AIRFLOW[NEWEST]}", *PINS.get(NEWEST, []), "psycopg2-binary>=2.9")
+    install_s = _install(
+        session, f"apache-airflow=={AIRFLOW[NEWEST]}", *PINS.get(NEWEST, []), "psycopg2-binary>=2.9", "asyncpg>=0.29"
+    )
     started = time.monotonic()
     session.run("python", str(ROOT / "scripts" / "live_check.py"), *session.posargs)
     _record("live", install_s=install_s, seconds=round(time.monotonic() - started, 1), ok=True)

@@ -135,9 +135,17 @@ class Processes:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=10)
 
-    def stop_all(self) -> None:
+    def stop_all(self, timeout: float = 30) -> None:
+        """SIGTERM to every group at once, SIGKILL to what is left after ``timeout`` seconds."""
+        for process in self.running.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.running.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
         for name in list(self.running):
-            self.stop(name)
+            self.stop(name, timeout=0.1)
 
     def pids(self) -> set[int]:
         """Every live process of every group started here."""
@@ -481,8 +489,9 @@ def settings(connection: dict[str, Any]) -> dict[str, Any]:
 def check_examples(check: Check, api: Airflow, demo: SimulatorClient, timeout: float) -> None:
     """The three examples succeed, the historical wait defers, every connection is as it was."""
     before = {conn_id: settings(conn) for conn_id, conn in demo.connections().items()}
-    runs = {dag_id: api.trigger(dag_id, conf) for dag_id, conf in EXAMPLES.items()}
-    historical = "fivetran_historical_resync_before_backfill"
+    historical, pause = "fivetran_historical_resync_before_backfill", "fivetran_pause_during_migration"
+    # The pause example pauses the group of the historical example's connection: not at the same time.
+    runs = {dag_id: api.trigger(dag_id, conf) for dag_id, conf in EXAMPLES.items() if dag_id != pause}
 
     def deferred() -> Any:
         tis = api.task_instances(historical, runs[historical])
@@ -494,6 +503,8 @@ def check_examples(check: Check, api: Airflow, demo: SimulatorClient, timeout: f
     wait_for("the historical wait to be deferred to the triggerer", deferred, timeout, every=1)
     for dag_id, run_id in runs.items():
         api.wait_run(dag_id, run_id, timeout)
+    runs[pause] = api.trigger(pause, EXAMPLES[pause])
+    api.wait_run(pause, runs[pause], timeout)
     after = {conn_id: settings(conn) for conn_id, conn in demo.connections().items()}
     changed = {
         conn_id: {
