@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["triggers_per_triggerer_after_stop"] = trigger_owners(pg)
         time.sleep(max(60.0, args.observe / 2))
         finished_at = time.time()
-        records = mass.requests()
+        records = mass.requests
         figures["requests_per_minute_both_running"] = {
             name: per_minute(records, host, deferred_at, stopped_at) for name, host in TRIGGERER_HOSTS.items()
         }

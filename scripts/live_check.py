@@ -619,7 +619,7 @@ def check_mass(
         raise CheckFailed(f"syncs started for {len(starts)} of {count} connections; more than once: {twice}")
 
     # While every task was deferred: reads of the waits, per group.
-    window = [r for r in mass.requests() if deferred_at <= r.at <= finished_at and r.method == "GET"]
+    window = [r for r in mass.requests if deferred_at <= r.at <= finished_at and r.method == "GET"]
     span = finished_at - deferred_at
     per_group = {f"group_{index}": 0 for index in range(MASS_GROUPS)}
     for record in window:

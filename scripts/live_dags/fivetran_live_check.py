@@ -22,10 +22,19 @@ from fivetran_provider.operators import FivetranSyncOperator
 #: The consumer's watcher polls this often; the live check waits a few of these to see no extra run.
 WATCH_INTERVAL = 3
 
-with DAG(dag_id="live_start_sync", schedule=None, catchup=False, tags=["live-check"]):
+with DAG(
+    dag_id="live_start_sync",
+    schedule=None,
+    catchup=False,
+    tags=["live-check"],
+    params={"connection_id": Param("landing_pad", type="string")},
+):
+    # A templated id: the operator emits its event through the provider's asset alias. (A literal
+    # id would declare the asset ``fivetran://landing_pad`` here without the watcher that
+    # ``live_landed_consumer`` attaches to it; Airflow keeps one definition of an asset.)
     FivetranSyncOperator(
         task_id="sync_landing_pad",
-        connection_id="landing_pad",
+        connection_id="{{ params.connection_id }}",
         fivetran_conn_id="fivetran_landing",
         deferrable=True,
         poll_interval=2,
