@@ -18,10 +18,12 @@ task ran twice (try number above 1, a sync started twice) or was lost (a task th
 a connection left paused). Nothing is asserted; figures are printed (and written to
 ``.artifacts/celery-scale.json``).
 
-Needs a virtualenv with the provider, Airflow, the Celery provider and the Postgres drivers::
+Needs a virtualenv with the provider, Airflow, the Celery provider and the Postgres drivers
+(Celery below 5.7: ``apache-airflow-providers-celery`` 3.26.0 imports ``retry`` from
+``celery.backends.database``, which Celery 5.7.0 no longer has, and its workers exit at start)::
 
     python3 -m venv /tmp/celery-venv
-    /tmp/celery-venv/bin/pip install -e . apache-airflow==3.3.2 apache-airflow-providers-celery \\
+    /tmp/celery-venv/bin/pip install -e . apache-airflow==3.3.2 apache-airflow-providers-celery "celery<5.7" \\
         psycopg2-binary asyncpg
     /tmp/celery-venv/bin/python benchmarks/celery_scale.py            # as root, or with Postgres/Redis installed
     /tmp/celery-venv/bin/python benchmarks/celery_scale.py --waits 40 # a smaller run
