@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
                 "AIRFLOW__CORE__PARALLELISM": str(args.workers * args.concurrency * 2),
                 "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
-                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://postgres@127.0.0.1:{pg.port}/airflow",
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://postgres@127.0.0.1:{pg.port}/airflow",
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(args.concurrency),
             }
         )
