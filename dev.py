@@ -3,7 +3,8 @@
 
     python3 dev.py demo                  # the main job: the provider at work against the built-in simulator
     python3 dev.py test                  # ruff and mypy once, then the whole pytest suite on every supported
-                                         # Airflow, the package check, the docs build and the browser check
+                                         # Airflow, the package check, the docs build, the browser check
+                                         # and the live check (real Airflow processes on Postgres)
     python3 dev.py test --airflow 3.3    # ruff, mypy and pytest on one Airflow only (quick local work)
     python3 dev.py test --airflow 2.11 -- -k restore -x   # arguments after -- go to pytest
     python3 dev.py mutate [target ...]   # mutation score of the core modules (mutation/run.py)
@@ -104,7 +105,7 @@ def summary(sessions: list[str]) -> str:
             f"| {fig['airflow']}{pins} | {fig['passed']} | {fig['failed']} | {fig['skipped']} "
             f"| {fig['install_s']} | {fig['test_s']} |"
         )
-    for name in ("package", "ui", "docs"):
+    for name in ("package", "ui", "docs", "live"):
         path = MATRIX / f"{name}.json"
         if name in sessions and path.exists():
             lines.append(f"{name}: " + json.dumps(json.loads(path.read_text())))
@@ -137,8 +138,8 @@ def run_tests(argv: list[str]) -> int:
     sessions = [f"tests(airflow='{v}')" for v in versions]
     names = [f"airflow-{v}" for v in versions]
     if not args.airflow:
-        sessions += ["package", "ui", "docs"]
-        names += ["package", "ui", "docs"]
+        sessions += ["package", "ui", "docs", "live"]
+        names += ["package", "ui", "docs", "live"]
     minutes = MINUTES_PER_AIRFLOW * len(versions) + (0 if args.airflow else MINUTES_OTHER_SESSIONS)
     print(f"Expect about {minutes} min on a 2-core machine (a first run installs each virtualenv too).", flush=True)
     nox = [str(PYTHON), "-m", "nox", "--no-color", "-s", *sessions]

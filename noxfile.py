@@ -6,6 +6,7 @@ Run through ``python3 dev.py test`` (which installs nox into ``.venv``), or dire
     .venv/bin/nox -s package                  # build sdist + wheel, check them, install the wheel cleanly
     .venv/bin/nox -s ui                       # real-browser check of the Airflow UI (newest Airflow)
     .venv/bin/nox -s docs                     # build the documentation site, warnings as errors
+    .venv/bin/nox -s live                     # real Airflow processes on Postgres (newest Airflow)
 
 Each session has its own virtualenv under ``.nox/`` (ignored by git), kept between runs and
 reinstalled only when its requirements or ``pyproject.toml`` change; pip's cache is shared.
@@ -46,7 +47,7 @@ nox.options.envdir = ".nox"
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["tests", "package", "ui", "docs"]
+nox.options.sessions = ["tests", "package", "ui", "docs", "live"]
 
 
 def _install(session: nox.Session, *requirements: str, editable: bool = True) -> str:
@@ -175,3 +176,15 @@ def docs(session: nox.Session) -> None:
     session.run("python", "-m", "sphinx", "-E", "-W", "--keep-going", "-n", "-q", "-b", "html", "docs", str(out))
     pages = len(list((ROOT / "docs").rglob("*.md")))  # each Markdown source is one page of the site
     _record("docs", install_s=install_s, seconds=round(time.monotonic() - started, 1), pages=pages, ok=True)
+
+
+@nox.session
+def live(session: nox.Session) -> None:
+    """Real Airflow processes (API server, scheduler, DAG processor, triggerer) on Postgres: scripts/live_check.py."""
+    (MATRIX / "live.json").unlink(missing_ok=True)
+    install_s = _install(
+        session, f"apache-airflow=={AIRFLOW[NEWEST]}", *PINS.get(NEWEST, []), "psycopg2-binary>=2.9", "asyncpg>=0.29"
+    )
+    started = time.monotonic()
+    session.run("python", str(ROOT / "scripts" / "live_check.py"), *session.posargs)
+    _record("live", install_s=install_s, seconds=round(time.monotonic() - started, 1), ok=True)
