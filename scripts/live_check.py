@@ -623,7 +623,8 @@ def check_mass(
     # Steady state, every task deferred under one triggerer: reads per group and interval.
     steady_from = deferred_at + MASS_INTERVAL
     timeline = [r for r in mass.requests if r.method == "GET" and deferred_at - 30 <= r.at <= finished_at]
-    (ARTIFACTS.parent / "live-mass-requests.txt").write_text(
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "mass-requests.txt").write_text(
         "\n".join(f"{r.at - deferred_at:8.2f} {r.path} {r.query.get('group_id', '')}" for r in timeline) + "\n"
     )
     steady = [r for r in timeline if steady_from <= r.at < stopping_at]
