@@ -113,7 +113,7 @@ def fivetran_connection_asset(
     :param extra: the asset's own ``extra``.
     :param group_id: the connection's group (destination) id, if known: the watcher's first
         reading then joins its group's shared list read instead of being read alone.
-    :raises AirflowFeatureUnavailableError: on Airflow 2.
+    :raises fivetran_provider._compat.AirflowFeatureUnavailableError: on Airflow 2.
     """
     asset_cls, _alias_cls, watcher_cls = asset_classes()
     uri = connection_asset_uri(connection_id)
@@ -140,7 +140,7 @@ def task_sync_asset(connection_id: str) -> Any:
     sync a task ran or waited for, with no watcher polling Fivetran.
 
     :param connection_id: the Fivetran connection id.
-    :raises AirflowFeatureUnavailableError: on Airflow 2.
+    :raises fivetran_provider._compat.AirflowFeatureUnavailableError: on Airflow 2.
     """
     asset_cls, _alias_cls, _watcher = asset_classes()
     uri = task_sync_asset_uri(connection_id)
