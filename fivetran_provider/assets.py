@@ -102,7 +102,8 @@ def fivetran_connection_asset(
     in the triggerer; the asset event's ``extra`` carries its payload (``connection_id``,
     ``outcome``, ``succeeded_at``, ``failed_at``, ``historical``, ``dashboard_url``) under
     ``"payload"``, as Airflow stores trigger events; tasks of the triggered run read it from
-    ``triggering_asset_events`` with :func:`sync_payload`.
+    ``triggering_asset_events`` with :func:`landed_syncs` (each sync once) or, one event at a
+    time, :func:`sync_payload`.
 
     :param connection_id: the Fivetran connection id (a literal: the asset is defined when the
         DAG is parsed).
