@@ -51,20 +51,6 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(.*\.)?_[A-Za-z].*"),
 ]
 
-# Short names in the code's docstrings that Sphinx only finds by their full path; each is
-# documented on these pages (reference/internals, reference/hooks, reference/operators).
-nitpick_ignore = [
-    ("py:func", "retry_wait"),
-    ("py:data", "MAX_CONCURRENT_REQUESTS"),
-    ("py:class", "SyncWaiter"),
-    ("py:attr", "ClientSettings.budget"),
-    ("py:attr", "body"),
-    ("py:class", "FivetranSyncEventTrigger"),
-    ("py:meth", "RetryPolicy.to_dict"),
-    # Raised by the asset helpers on Airflow 2; it lives in the private compatibility module.
-    ("py:exc", "AirflowFeatureUnavailableError"),
-]
-
 html_theme = "alabaster"
 html_title = "Fivetran Connections provider"
 html_static_path: list[str] = []

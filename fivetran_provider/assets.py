@@ -102,7 +102,8 @@ def fivetran_connection_asset(
     in the triggerer; the asset event's ``extra`` carries its payload (``connection_id``,
     ``outcome``, ``succeeded_at``, ``failed_at``, ``historical``, ``dashboard_url``) under
     ``"payload"``, as Airflow stores trigger events; tasks of the triggered run read it from
-    ``triggering_asset_events`` with :func:`sync_payload`.
+    ``triggering_asset_events`` with :func:`landed_syncs` (each sync once) or, one event at a
+    time, :func:`sync_payload`.
 
     :param connection_id: the Fivetran connection id (a literal: the asset is defined when the
         DAG is parsed).
@@ -113,7 +114,7 @@ def fivetran_connection_asset(
     :param extra: the asset's own ``extra``.
     :param group_id: the connection's group (destination) id, if known: the watcher's first
         reading then joins its group's shared list read instead of being read alone.
-    :raises AirflowFeatureUnavailableError: on Airflow 2.
+    :raises fivetran_provider._compat.AirflowFeatureUnavailableError: on Airflow 2.
     """
     asset_cls, _alias_cls, watcher_cls = asset_classes()
     uri = connection_asset_uri(connection_id)
@@ -140,7 +141,7 @@ def task_sync_asset(connection_id: str) -> Any:
     sync a task ran or waited for, with no watcher polling Fivetran.
 
     :param connection_id: the Fivetran connection id.
-    :raises AirflowFeatureUnavailableError: on Airflow 2.
+    :raises fivetran_provider._compat.AirflowFeatureUnavailableError: on Airflow 2.
     """
     asset_cls, _alias_cls, _watcher = asset_classes()
     uri = task_sync_asset_uri(connection_id)

@@ -208,7 +208,7 @@ class FivetranSyncEventTrigger(_EventTriggerBase):  # type: ignore[misc,valid-ty
     :param group_id: the connection's group (destination) id, when known; spares the first
         reading of its own. A wrong one costs one extra read (the connection is followed to its
         real group).
-    :raises AirflowFeatureUnavailableError: on Airflow 2.
+    :raises fivetran_provider._compat.AirflowFeatureUnavailableError: on Airflow 2.
     """
 
     def __init__(

@@ -63,7 +63,7 @@ class FivetranSyncTrigger(BaseTrigger):
     :param poll_interval: seconds between polls.
     :param deadline: when to give up (datetime or ISO-8601; ``None``: never).
     :param waiting_since: when the wait began (for messages; defaults to now).
-    :param retry_policy: the hook's retry policy as :meth:`RetryPolicy.to_dict` (``None``: the
+    :param retry_policy: the hook's retry policy as :meth:`~fivetran_provider.retry.RetryPolicy.to_dict` (``None``: the
         Airflow connection's extras decide).
     :param connect_timeout: seconds to wait for a TCP connection (``None``: connection extras).
     :param read_timeout: seconds to wait for an answer (``None``: connection extras).

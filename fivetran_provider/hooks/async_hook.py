@@ -33,10 +33,11 @@ class FivetranAsyncHook(FivetranHook):
     Nothing here blocks the loop: the Airflow connection and its extras are read through
     Airflow's async API, secrets are masked with its async masker, HTTP goes through
     ``httpx.AsyncClient`` and waits use ``asyncio.sleep``. Errors and retries follow exactly the
-    same rules as the synchronous hook (:func:`retry_wait`).
+    same rules as the synchronous hook (:func:`~fivetran_provider.hooks.core.retry_wait`).
 
     The hooks of one event loop that use the same API URL, credentials and timeouts share one
-    small pool of HTTP clients (at most :data:`MAX_CONCURRENT_REQUESTS` requests in flight, one
+    small pool of HTTP clients (at most
+    :data:`~fivetran_provider.hooks.async_pool.MAX_CONCURRENT_REQUESTS` requests in flight, one
     TLS context) instead of building one client each, which with hundreds of triggers would
     stall the loop and cost a lot of memory. A hook borrows the pool on its first request and
     gives it back in :meth:`aclose`, which must be called when the hook is done (the last hook

@@ -157,7 +157,7 @@ class AsyncClientPool:
 #: ``httpx.AsyncClient`` loads the CA bundle (about 15 ms of CPU on the event loop, plus memory);
 #: with hundreds of triggers each building its own, that alone stalls the triggerer. A pool
 #: counts the hooks using it and is closed and dropped when the last one calls
-#: :meth:`FivetranAsyncHook.aclose`.
+#: :meth:`~fivetran_provider.hooks.FivetranAsyncHook.aclose`.
 shared_pools: dict[PoolKey, AsyncClientPool] = {}
 
 

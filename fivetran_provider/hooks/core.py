@@ -371,7 +371,8 @@ def observe_budget(settings: ClientSettings, headers: Mapping[str, str], status:
     A ``Retry-After`` counts only on a 429 or 503, and holds the account's polls back at most
     the policy's ``max_retry_after``.
 
-    :param settings: the client's settings (their :attr:`~ClientSettings.budget` is the account's).
+    :param settings: the client's settings (their
+        :attr:`~fivetran_provider.hooks.ClientSettings.budget` is the account's).
     :param headers: the response headers.
     :param status: the answer's HTTP status.
     """
@@ -417,10 +418,10 @@ Remaining = Callable[[dict[str, Any], Mapping[str, Any]], "dict[str, Any] | None
 class VerifiedSend:
     """The decisions of sending one request with a side effect until it is applied, without I/O.
 
-    Both clients run the same loop around it, each with its own I/O: send :attr:`body`; when that
+    Both clients run the same loop around it, each with its own I/O: send ``body``; when that
     fails, :meth:`wait_before_reading` says how long to wait before reading the connection back
     (``None``: raise the error); the read goes to :meth:`judge`, which returns the envelope to
-    return when nothing is left to send, or ``None`` to send the remaining :attr:`body` again.
+    return when nothing is left to send, or ``None`` to send the remaining ``body`` again.
 
     :param method: the request method.
     :param path: the request path.
@@ -444,7 +445,7 @@ class VerifiedSend:
         Raised at once: errors that say the request was refused (4xx), a redirect (never
         re-sent) and any error once the policy's retries are spent.
 
-        :param error: what sending :attr:`body` raised.
+        :param error: what sending ``body`` raised.
         """
         if isinstance(error, FivetranRedirectError) or not outcome.outcome_unknown(error):
             return None
@@ -460,7 +461,7 @@ class VerifiedSend:
     def judge(self, current: dict[str, Any]) -> dict[str, Any] | None:
         """Decide from a read-back: the envelope to return if everything is applied, else ``None``.
 
-        With ``None``, :attr:`body` holds the part still to be sent.
+        With ``None``, ``body`` holds the part still to be sent.
 
         :param current: the connection as read after the unknown outcome.
         :raises FivetranOutcomeUnknownError: when the read cannot tell whether the request took

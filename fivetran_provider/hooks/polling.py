@@ -84,9 +84,9 @@ FIRST_READ_SPREAD = 5.0
 ALIGN_SHARE = 0.5
 #: Items per page of the list endpoint (its maximum).
 PAGE_SIZE = 1000
-#: Subscription kinds: a trigger waiting for one sync (ended by a move to another group), and an
-#: asset watcher reporting every completed sync (follows a move).
+#: Subscription kind of a trigger waiting for one sync (ended by a move to another group).
 SYNC_WAIT = "sync_wait"
+#: Subscription kind of an asset watcher reporting every completed sync (follows a move).
 COMPLETIONS = "completions"
 KINDS = (SYNC_WAIT, COMPLETIONS)
 #: A list read hands its readings out this many at a time, letting the event loop run in between:

@@ -110,7 +110,7 @@ def poll_once(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> tuple[WaitSte
 
 
 def wait_blocking(hook: FivetranHook, waiter: SyncWaiter, log: Any) -> dict[str, Any]:
-    """Drive a :class:`SyncWaiter` with the synchronous hook, sleeping in the worker.
+    """Drive a :class:`~fivetran_provider.sync_status.SyncWaiter` with the synchronous hook, sleeping in the worker.
 
     Only :class:`~fivetran_provider.exceptions.FivetranError` is judged by the waiter; anything
     else (including Airflow's own task timeout) propagates.
