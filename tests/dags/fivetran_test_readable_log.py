@@ -15,7 +15,7 @@ with DAG(
     dag_id="fivetran_test_readable_log",
     schedule=None,
     catchup=False,
-    params={"keystore": "placeholder-keystore-value"},
+    params={"storage_account_key": "placeholder-storage-account-key"},
 ):
     UpdateFivetranConnectionOperator(
         task_id="move_database",
@@ -34,7 +34,7 @@ with DAG(
         task_id="rotate_keys",
         connection_id="rotating",
         config={
-            "keystore": "{{ params.keystore }}",
+            "storage_account_key": "{{ params.storage_account_key }}",
             "client_private_key": "pem-private-key-material-5521",
             "sftp_password_x": "sftp-secret-value-8812",
         },
