@@ -417,9 +417,9 @@ def test_a_config_without_secrets_is_logged_as_it_is_and_secrets_stay_hidden(
         config={"storage_account_key": "account-key-before-0042", "client_private_key": "pem-before-0042"},
     )
     task_output()
-    keystore = "account-key-from-run-conf-3391"
+    account_key = "account-key-from-run-conf-3391"
 
-    dag_run = run_dag("fivetran_test_readable_log", storage_account_key=keystore)
+    dag_run = run_dag("fivetran_test_readable_log", storage_account_key=account_key)
 
     logs = task_output()
     assert task_states(dag_run) == {"move_database": "success", "rotate_keys": "success"}
@@ -440,9 +440,9 @@ def test_a_config_without_secrets_is_logged_as_it_is_and_secrets_stay_hidden(
     assert redact(plain) == plain
     # Hidden: the secrets reached Fivetran and nothing else.
     stored = sim.stored_config("rotating")
-    assert stored["storage_account_key"] == keystore and stored["sftp_password_x"] == "sftp-secret-value-8812"
-    for secret in (keystore, "pem-private-key-material-5521", "sftp-secret-value-8812", "pem-before-0042"):
+    assert stored["storage_account_key"] == account_key and stored["sftp_password_x"] == "sftp-secret-value-8812"
+    for secret in (account_key, "pem-private-key-material-5521", "sftp-secret-value-8812", "pem-before-0042"):
         assert secret not in logs
     assert 'config.storage_account_key: "******" -> "******"' in logs
-    for secret in (keystore, "pem-private-key-material-5521", "sftp-secret-value-8812"):
+    for secret in (account_key, "pem-private-key-material-5521", "sftp-secret-value-8812"):
         assert redact(f"value {secret}") == "value ***"
