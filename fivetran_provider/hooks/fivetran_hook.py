@@ -21,6 +21,7 @@ from fivetran_provider.exceptions import (
 )
 from fivetran_provider.hooks.core import (
     ACCEPT,
+    DEFAULT_CONN_ID,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DEADLINE_MARGIN,
     DEFAULT_READ_TIMEOUT,
@@ -104,7 +105,7 @@ class FivetranHook(BaseHook):
     """
 
     conn_name_attr = "fivetran_conn_id"
-    default_conn_name = "fivetran_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "fivetran"
     hook_name = "Fivetran"
 

@@ -8,12 +8,14 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fivetran_provider import changes, fields, outcome
 from fivetran_provider._compat import BaseOperator
 from fivetran_provider.exceptions import FivetranAPIError, FivetranValidationError, short_error
-from fivetran_provider.hooks import FivetranHook
+
+if TYPE_CHECKING:
+    from fivetran_provider.hooks import FivetranHook
 
 T = TypeVar("T")
 
