@@ -14,6 +14,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from fivetran_provider._clash import check_no_conflicting_distribution
+
+# The package's __init__ may be the archived distribution's (see _clash): check here too.
+check_no_conflicting_distribution()
+
 if TYPE_CHECKING:
     from fivetran_provider.hooks.async_hook import FivetranAsyncHook
     from fivetran_provider.hooks.core import (
