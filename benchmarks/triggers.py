@@ -601,6 +601,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-alone", action="store_true", help="skip the pass where every trigger polls alone (no request comparison)"
     )
+    parser.add_argument("--json", help="also write every pass's figures to this file")
     args = parser.parse_args(argv)
     baseline_waits = 0 if args.no_baseline else args.baseline_waits
 
@@ -707,6 +708,10 @@ def main(argv: list[str] | None = None) -> int:
         compare(results["baseline"], first, args.interval)
     if "alone" in results:
         compare_requests(results["alone"], first, args.interval, args.groups)
+    if args.json:
+        settings = {"triggers": args.triggers, "baseline_waits": baseline_waits, "groups": args.groups}
+        with open(args.json, "w") as handle:
+            json.dump({"settings": settings, "passes": results}, handle, indent=1)
     return 0
 
 
