@@ -157,7 +157,9 @@ def test_stages(versions: Sequence[str], *, lint: bool, full: bool, pytest_args:
         stages.insert(1, Stage("lint", LINT))
     for version in ordered:
         session = f"tests(airflow='{version}')"
-        command = nox_session(session, posargs=pytest_args)
+        # The tests that involve no Airflow run once in the whole matrix, on the newest Airflow.
+        once = ["--airflow-dependent-only"] if full and version != NEWEST else []
+        command = nox_session(session, posargs=[*once, *pytest_args])
         stages.append(Stage(f"pytest-{version}", (command,), after=(f"install-{version}",), cores=PYTEST_WORKERS))
     if full:
         stages.append(Stage("package", (nox_session("package"),)))

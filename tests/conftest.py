@@ -58,7 +58,25 @@ FAST_RETRIES: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05, "jitt
 LONGEST_FIRST = ("test_conformance.py", "test_fault_soak.py")
 
 
+#: Test files that involve no Airflow at all (the simulator against the official API definition).
+#: The full matrix runs them on one Airflow version only (``--airflow-dependent-only`` elsewhere).
+AIRFLOW_INDEPENDENT = ("test_conformance.py",)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--airflow-dependent-only",
+        action="store_true",
+        help=f"deselect the test files that involve no Airflow ({', '.join(AIRFLOW_INDEPENDENT)})",
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--airflow-dependent-only"):
+        independent = [item for item in items if item.path.name in AIRFLOW_INDEPENDENT]
+        if independent:
+            config.hook.pytest_deselected(items=independent)
+            items[:] = [item for item in items if item.path.name not in AIRFLOW_INDEPENDENT]
     items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)
 
 
