@@ -30,6 +30,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -198,6 +199,7 @@ def _launch(stage: Stage, log: Path) -> subprocess.Popen[bytes]:
             cwd=ROOT,
             stdout=handle,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so that an interrupted run can end all of it
         )
     finally:
         handle.close()
@@ -222,6 +224,22 @@ def run_stages(stages: Sequence[Stage], jobs: int) -> dict[str, Outcome]:
     running: dict[str, tuple[subprocess.Popen[bytes], float, Stage]] = {}
     pending = list(stages)
     started_all = time.monotonic()
+    try:
+        _schedule(pending, running, outcomes, jobs, started_all)
+    finally:
+        for process, _started, _stage in running.values():  # only left when interrupted
+            _end(process)
+    return {stage.name: outcomes[stage.name] for stage in stages}
+
+
+def _schedule(
+    pending: list[Stage],
+    running: dict[str, tuple[subprocess.Popen[bytes], float, Stage]],
+    outcomes: dict[str, Outcome],
+    jobs: int,
+    started_all: float,
+) -> None:
+    """The loop of :func:`run_stages`: start what may start, collect what ended, until all ended."""
     while pending or running:
         for stage in list(pending):
             if any(outcomes.get(name, Outcome("")).status not in ("", "passed") for name in stage.after):
@@ -252,7 +270,17 @@ def run_stages(stages: Sequence[Stage], jobs: int) -> dict[str, Outcome]:
             if code != 0:
                 print(f"----- last lines of {log.relative_to(ROOT)} -----\n{_tail(log, 60)}\n-----", flush=True)
         time.sleep(0.2)
-    return {stage.name: outcomes[stage.name] for stage in stages}
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """Stop a stage that is still running, with every process it started."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGTERM)
+        else:  # pragma: no cover - Windows
+            process.terminate()
+    except ProcessLookupError:
+        pass
 
 
 def _clock(since: float) -> str:
@@ -316,7 +344,11 @@ def run_tests(argv: list[str]) -> int:
     versions = args.airflow or list(VERSIONS)
     stages = test_stages(versions, lint=not args.no_lint, full=not args.airflow, pytest_args=args.pytest_args)
     print(f"{len(stages)} stages, up to {args.jobs} cores busy; load average {load_average()}", flush=True)
-    outcomes = run_stages(stages, args.jobs)
+    try:
+        outcomes = run_stages(stages, args.jobs)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        return 130
     names = [f"airflow-{v}" for v in versions] + ([] if args.airflow else ["package", "ui"])
     failed = [name for name, outcome in outcomes.items() if outcome.status != "passed"]
     print("\n" + summary(names), flush=True)

@@ -1,0 +1,80 @@
+"""``dev.py test`` runs named stages: what waits for what, what a failure does to the exit code.
+
+The stages here are small Python commands, run by the same runner as the real ones.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import dev  # noqa: E402
+
+
+@pytest.fixture
+def logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(dev, "STAGE_LOGS", tmp_path / "stages")
+    monkeypatch.setattr(dev, "ROOT", tmp_path)
+    return tmp_path / "stages"
+
+
+def python(code: str) -> tuple[str, ...]:
+    return (sys.executable, "-c", code)
+
+
+def test_a_stage_starts_only_after_the_stages_it_waits_for_passed(tmp_path: Path, logs: Path) -> None:
+    marker = tmp_path / "made-by-first"
+    stages = [
+        dev.Stage("second", (python(f"import pathlib; print(pathlib.Path({str(marker)!r}).read_text())"),), ("first",)),
+        dev.Stage("first", (python(f"import pathlib; pathlib.Path({str(marker)!r}).write_text('ready')"),)),
+    ]
+    outcomes = dev.run_stages(stages, jobs=1)
+    assert [outcome.status for outcome in outcomes.values()] == ["passed", "passed"]
+    assert "ready" in (logs / "second.log").read_text()
+
+
+def test_a_failing_command_fails_its_stage_skips_what_waits_for_it_and_runs_the_rest(logs: Path) -> None:
+    stages = [
+        dev.Stage("broken", (python("print('checked'); raise SystemExit(3)"), python("print('never')"))),
+        dev.Stage("after-broken", (python("print('never either')"),), ("broken",)),
+        dev.Stage("independent", (python("print('ran')"),)),
+    ]
+    outcomes = dev.run_stages(stages, jobs=2)
+    assert outcomes["broken"].status == "FAILED" and outcomes["broken"].code == 3
+    assert "never" not in (logs / "broken.log").read_text()
+    assert outcomes["after-broken"].status == "skipped"
+    assert outcomes["independent"].status == "passed"
+    assert "| broken | FAILED |" in dev.stage_table(outcomes)
+
+
+def test_a_stage_waiting_for_an_unknown_stage_is_refused(logs: Path) -> None:
+    with pytest.raises(ValueError, match="unknown stages"):
+        dev.run_stages([dev.Stage("lonely", (python("pass"),), ("nowhere",))], jobs=1)
+
+
+def test_the_whole_command_has_every_airflow_install_and_suite_and_the_package_and_ui_checks() -> None:
+    stages = dev.test_stages(dev.VERSIONS, lint=True, full=True, pytest_args=[])
+    names = [stage.name for stage in stages]
+    for version in dev.VERSIONS:
+        assert f"install-{version}" in names and f"pytest-{version}" in names
+        pytest_stage = stages[names.index(f"pytest-{version}")]
+        assert pytest_stage.after == (f"install-{version}",)
+        once = "--airflow-dependent-only" in pytest_stage.commands[0]
+        assert once == (version != dev.NEWEST), "tests without Airflow run once, on the newest Airflow"
+    assert {"lint", "package", "ui"} <= set(names)
+
+
+def test_one_version_runs_lint_and_that_suite_with_the_callers_pytest_arguments() -> None:
+    stages = dev.test_stages(["2.11"], lint=True, full=False, pytest_args=["-k", "restore"])
+    assert [stage.name for stage in stages] == ["install-2.11", "lint", "pytest-2.11"]
+    assert stages[-1].commands[0][-3:] == ("--", "-k", "restore")
+
+
+def test_ci_runs_exactly_the_readmes_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == "python3 dev.py test"
+    assert "`python3 dev.py test`" in (ROOT / "README.md").read_text()
