@@ -123,6 +123,7 @@ def run_imports(args: argparse.Namespace) -> list[Row]:
         for key, what in (("median_ms", "median"), ("best_ms", "best")):
             rows.append(
                 {
+                    "key": f"imports-{airflow}",
                     "benchmark": "import of 4 operators + sensor after airflow.sdk",
                     "measure": f"{what} of {ours['samples']} fresh processes (ms)",
                     "ours": ours[key],
@@ -155,6 +156,7 @@ def run_pause_resume(args: argparse.Namespace) -> list[Row]:
     figures = _run_script("pause_resume.py", [])
     return [
         {
+            "key": "pause_resume",
             "benchmark": f"pause + resume of {figures['connections']} connections, "
             f"{figures['latency_s'] * 1000:.0f} ms per request",
             "measure": "wall time (s)",
@@ -176,6 +178,7 @@ def run_shared_polling(args: argparse.Namespace) -> list[Row]:
     where = _here()
     return [
         {
+            "key": "shared_polling",
             "benchmark": name,
             "measure": "requests per minute",
             "ours": shared.get("requests_per_minute"),
@@ -185,6 +188,7 @@ def run_shared_polling(args: argparse.Namespace) -> list[Row]:
             "environment": where,
         },
         {
+            "key": "shared_polling",
             "benchmark": name,
             "measure": "share of poll gaps within 10% of the interval",
             "ours": shared.get("share_within_10pct"),
@@ -199,10 +203,11 @@ def run_shared_polling(args: argparse.Namespace) -> list[Row]:
 def run_event_triggers(args: argparse.Namespace) -> list[Row]:
     """The asset watchers' triggers against one read per connection and interval."""
     if not (HERE / "event_triggers.py").exists():
-        return [{"benchmark": "event-trigger polling", "measure": "not run: benchmarks/event_triggers.py is missing"}]
+        return [{"key": "event_triggers", "benchmark": "event-trigger polling", "measure": "not run: no script"}]
     figures = _run_script("event_triggers.py", [])
     return [
         {
+            "key": "event_triggers",
             "benchmark": figures.get("benchmark", "event-trigger polling"),
             "measure": figures.get("measure", "requests per minute"),
             "ours": figures.get("ours"),
@@ -224,10 +229,33 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
 }
 
 
+def merge_earlier(rows: list[Row]) -> list[Row]:
+    """``rows`` plus the rows of the previous table that this run did not measure again.
+
+    A narrowed run (``--only``, ``--airflow``) then updates its rows and keeps the others, each
+    with the environment and load it was measured under.
+
+    :param rows: this run's rows.
+    """
+    previous = ARTIFACTS / "bench.json"
+    if not previous.exists():
+        return rows
+    measured = {row.get("key") for row in rows}
+    earlier = json.loads(previous.read_text()).get("rows", [])
+    kept = [row for row in earlier if row.get("key") and row["key"] not in measured]
+    order = {name: position for position, name in enumerate(BENCHMARKS)}
+
+    def place(row: Row) -> tuple[int, str]:
+        key = str(row.get("key", ""))
+        return order.get(key.split("-")[0], len(order)), key
+
+    return sorted([*kept, *rows], key=place)
+
+
 def table(environment: str, rows: list[Row]) -> str:
     """The Markdown table of every row, under the environment line."""
     lines = [
-        f"Environment: {environment}",
+        f"Environment of the latest run: {environment}",
         "",
         "| benchmark | measure | ours | baseline | ours/baseline | baseline is | measured on |",
         "|---|---|---|---|---|---|---|",
@@ -259,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += run(args)
         except (subprocess.CalledProcessError, OSError, KeyError, ValueError) as error:
             failed.append(name)
-            rows.append({"benchmark": name, "measure": f"failed: {error}"})
+            rows.append({"key": name, "benchmark": name, "measure": f"failed: {error}"})
+    rows = merge_earlier(rows)
     text = (
         table(environment, rows)
         + f"\nTook {time.monotonic() - started:.0f} s; load average at the end {load_average()}.\n"
