@@ -142,7 +142,8 @@ def test_stages(versions: Sequence[str], *, lint: bool, full: bool, pytest_args:
 
     Every Airflow version has an ``install-X`` stage (its virtualenv; nothing to do when it is up
     to date) and a ``pytest-X`` stage after it, so that the other versions' environments are
-    built while the first suites run. The full command adds the package check and the UI check.
+    built while the first suites run (the slowest suite first). The full command adds the package
+    check and the UI check.
 
     :param versions: the Airflow versions to run pytest on.
     :param lint: include ruff and mypy.
@@ -153,14 +154,12 @@ def test_stages(versions: Sequence[str], *, lint: bool, full: bool, pytest_args:
     stages: list[Stage] = []
     for version in ordered:
         session = f"tests(airflow='{version}')"
-        stages.append(Stage(f"install-{version}", (nox_session(session, install_only=True),)))
-    if lint:
-        stages.insert(1, Stage("lint", LINT))
-    for version in ordered:
-        session = f"tests(airflow='{version}')"
         # The tests that involve no Airflow run once in the whole matrix, on the newest Airflow.
         once = ["--airflow-dependent-only"] if full and version != NEWEST else []
         command = nox_session(session, posargs=[*once, *pytest_args])
+        stages.append(Stage(f"install-{version}", (nox_session(session, install_only=True),)))
+        if lint and version == ordered[0]:
+            stages.append(Stage("lint", LINT))
         stages.append(Stage(f"pytest-{version}", (command,), after=(f"install-{version}",), cores=PYTEST_WORKERS))
     if full:
         stages.append(Stage("package", (nox_session("package"),)))
@@ -208,8 +207,9 @@ def _launch(stage: Stage, log: Path) -> subprocess.Popen[bytes]:
 def run_stages(stages: Sequence[Stage], jobs: int) -> dict[str, Outcome]:
     """Run ``stages`` side by side, each once its prerequisites succeeded, within ``jobs`` cores.
 
-    A stage that needs more cores than are free waits, unless nothing else runs. A stage whose
-    prerequisite failed is skipped. Returns every stage's outcome, in the order given.
+    A stage that needs more cores than are free waits, unless nothing else runs; while it waits
+    only for smaller stages to end, no stage after it in the list takes the cores it needs. A
+    stage whose prerequisite failed is skipped. Returns every stage's outcome, in the order given.
 
     :param stages: what to run.
     :param jobs: how many cores the running stages may keep busy together.
@@ -246,12 +246,8 @@ def _schedule(
                 outcomes[stage.name] = Outcome("skipped", note="a stage it waits for did not pass")
                 pending.remove(stage)
                 print(f"[{_clock(started_all)}] {stage.name}: skipped", flush=True)
-                continue
-            if not all(outcomes.get(name, Outcome("")).status == "passed" for name in stage.after):
-                continue
-            busy = sum(entry[2].cores for entry in running.values())
-            if running and busy + stage.cores > jobs:
-                continue
+        passed = {name for name, outcome in outcomes.items() if outcome.status == "passed"}
+        for stage in startable(pending, [entry[2] for entry in running.values()], passed, jobs):
             log = STAGE_LOGS / f"{stage.name}.log"
             running[stage.name] = (_launch(stage, log), time.monotonic(), stage)
             pending.remove(stage)
@@ -270,6 +266,37 @@ def _schedule(
             if code != 0:
                 print(f"----- last lines of {log.relative_to(ROOT)} -----\n{_tail(log, 60)}\n-----", flush=True)
         time.sleep(0.2)
+
+
+def startable(pending: Sequence[Stage], running: Sequence[Stage], passed: set[str], jobs: int) -> list[Stage]:
+    """The pending stages to start now, in list order.
+
+    A stage may start once every stage it waits for passed and its cores fit beside the running
+    stages' (or nothing runs). A ready stage that does not fit only because smaller stages run
+    keeps its cores: no stage after it takes them, or they would never all be free at once. A
+    ready stage that waits for one as large as itself keeps nothing: smaller ones fill in.
+
+    :param pending: the stages not started yet, in the order they should start.
+    :param running: the stages running now.
+    :param passed: the names of the stages that passed.
+    :param jobs: how many cores the running stages may keep busy together.
+    """
+    busy = sum(stage.cores for stage in running)
+    large_running = list(running)
+    reserved = 0
+    chosen: list[Stage] = []
+    for stage in pending:
+        if not all(name in passed for name in stage.after):
+            continue
+        if (running or chosen) and busy + reserved + stage.cores > jobs:
+            large = sum(other.cores for other in large_running if other.cores >= stage.cores)
+            if large + stage.cores <= jobs:
+                reserved += stage.cores
+            continue
+        chosen.append(stage)
+        large_running.append(stage)
+        busy += stage.cores
+    return chosen
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:

@@ -78,3 +78,25 @@ def test_ci_runs_exactly_the_readmes_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1] == "python3 dev.py test"
     assert "`python3 dev.py test`" in (ROOT / "README.md").read_text()
+
+
+def stage(name: str, cores: int = 1, after: tuple[str, ...] = ()) -> dev.Stage:
+    return dev.Stage(name, (python("pass"),), after, cores)
+
+
+def test_a_suite_waiting_for_installs_to_end_keeps_its_cores_from_the_next_install() -> None:
+    installs = [stage("install-3.3"), stage("lint")]
+    waiting = [stage("pytest-3.2", 2, ("install-3.2",)), stage("install-3.1"), stage("ui")]
+    assert dev.startable(waiting, installs, {"install-3.2"}, jobs=3) == []
+    # One install ended: the suite starts beside the other.
+    assert dev.startable(waiting, installs[:1], {"install-3.2"}, jobs=3) == [waiting[0]]
+
+
+def test_beside_a_running_suite_installs_fill_the_spare_core_while_the_next_suite_waits() -> None:
+    running = [stage("pytest-3.2", 2)]
+    waiting = [stage("pytest-3.3", 2, ("install-3.3",)), stage("install-3.1"), stage("ui")]
+    assert dev.startable(waiting, running, {"install-3.3"}, jobs=3) == [waiting[1]]
+
+
+def test_a_stage_larger_than_the_budget_still_runs_when_nothing_else_does() -> None:
+    assert dev.startable([stage("huge", 4)], [], set(), jobs=3) == [stage("huge", 4)]
