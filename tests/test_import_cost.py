@@ -122,8 +122,10 @@ def test_building_the_tasks_adds_nothing_a_dag_of_plain_operators_does_not(
 def test_no_http_client_or_trigger_code_is_imported_at_parse_time(
     probes: tuple[dict[str, list[str]], dict[str, list[str]]],
 ) -> None:
-    _, ours = probes
-    pulled = [name for name in ours["built"] if name in HEAVY or name.split(".")[0] in ("requests", "httpx", "urllib3")]
+    plain, ours = probes
+    # Airflow 3.0's own asset classes import httpx: what the plain DAG imports too is not ours.
+    heavy = [name for name in ours["built"] if name in HEAVY or name.split(".")[0] in ("requests", "httpx", "urllib3")]
+    pulled = sorted(set(heavy) - set(plain["built"]))
     assert pulled == [], f"building the operators and sensor imported {pulled}"
 
 
