@@ -44,7 +44,10 @@ for source in [*(ROOT / "example_dags").glob("*.py"), *(ROOT / "tests" / "dags")
         continue
     shutil.copy(source, DAGS_FOLDER / source.name)
 
+from fivetran_provider._compat import build_in_process_execution_api_once  # noqa: E402
 from fivetran_provider.testing import FivetranSimulator  # noqa: E402
+
+build_in_process_execution_api_once()
 
 # Retry settings that keep retry tests fast; the policy itself is unchanged.
 FAST_RETRIES: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05, "jitter": False}
