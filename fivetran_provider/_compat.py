@@ -230,13 +230,16 @@ def get_xcom() -> Any:
 def build_in_process_execution_api_once() -> None:
     """Make ``dag.test()`` build its in-process Execution API once per process, as Airflow 3.3 does.
 
-    Airflow 3.0 to 3.2 build the whole API application again for every task that ``dag.test()``
+    Airflow 3.1 and 3.2 build the whole API application again for every task that ``dag.test()``
     runs (seconds each); 3.3 keeps the first one. The test suite calls this before running DAGs;
-    nothing a deployment runs uses it. No effect on Airflow 2 or where the builder is cached already.
+    nothing a deployment runs uses it. Airflow 3.0 keeps building it per task: there a shared
+    application fails rescheduled sensors. No effect on Airflow 2 or where it is cached already.
     """
+    if not AIRFLOW_V_3_1_PLUS:
+        return
     try:
         from airflow.sdk.execution_time import supervisor
-    except ImportError:  # pragma: no cover - Airflow 2
+    except ImportError:  # pragma: no cover - older task SDK layout
         return
     build = getattr(supervisor, "in_process_api_server", None)
     if build is None or hasattr(build, "cache_info"):
