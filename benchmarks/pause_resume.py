@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every request")
     parser.add_argument("--max-parallel", type=int, default=16)
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     logging.disable(logging.INFO)  # the operators log one line per connection; keep the report readable
 
@@ -148,6 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Sequential, new request per call (GET then PATCH):  {sequential:6.2f} s")
     print("\n".join(results["sequential"][1]))
     print(f"Speed-up: {sequential / operators:.1f}x")
+    if args.json:
+        figures = {
+            "connections": args.connections,
+            "latency_s": args.latency,
+            "max_parallel": args.max_parallel,
+            "operators_s": round(operators, 2),
+            "sequential_s": round(sequential, 2),
+        }
+        with open(args.json, "w") as handle:
+            json.dump(figures, handle, indent=1)
     return 0
 
 

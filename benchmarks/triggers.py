@@ -697,6 +697,7 @@ def main(argv: list[str] | None = None) -> int:
         "--watchers-know-group", action="store_true", help="give each watcher its group_id (first reads shared too)"
     )
     parser.add_argument("--no-triggers", action="store_true", help="skip every sync-trigger pass (watchers only)")
+    parser.add_argument("--json", help="also write every pass's figures to this file")
     args = parser.parse_args(argv)
     baseline_waits = 0 if args.no_baseline or args.no_triggers else args.baseline_waits
 
@@ -821,6 +822,10 @@ def main(argv: list[str] | None = None) -> int:
         compare(results["baseline"], first, args.interval)
     if "alone" in results:
         compare_requests(results["alone"], first, args.interval, args.groups)
+    if args.json:
+        settings = {"triggers": args.triggers, "baseline_waits": baseline_waits, "groups": args.groups}
+        with open(args.json, "w") as handle:
+            json.dump({"settings": settings, "passes": results}, handle, indent=1)
     return 0
 
 

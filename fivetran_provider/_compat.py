@@ -22,11 +22,6 @@ try:  # Airflow 3.2+: where the task SDK's BaseOperator.defer raises it from
 except ImportError:  # pragma: no cover - Airflow 2.11 to 3.1
     from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined,unused-ignore]
 
-# Triggers live outside ``airflow.sdk`` (Airflow 3.3) and at the same path on Airflow 2. They are
-# imported on first use (see ``__getattr__`` below): DAG files that only build operators skip them.
-if TYPE_CHECKING:
-    from airflow.triggers.base import BaseTrigger, TriggerEvent
-
 from fivetran_provider._clash import check_no_conflicting_distribution
 
 # Every module of this package imports this one: a clash with the archived distribution, whose
@@ -40,35 +35,34 @@ AIRFLOW_V_3_PLUS: bool = _MAJOR_MINOR >= (3,)
 #: assets that no DAG processor has registered yet (aliases are not checked).
 AIRFLOW_V_3_1_PLUS: bool = _MAJOR_MINOR >= (3, 1)
 
+# The base classes our operators, sensor and extra link derive from are needed to define them, so
+# they are imported here; ``airflow.sdk`` (or, on Airflow 2, ``from airflow import DAG``) has
+# already loaded them in any DAG file. Every other Airflow name is imported on first use, through
+# ``__getattr__`` below: ``task`` alone would pull in the standard provider's Python operators.
 if AIRFLOW_V_3_PLUS:
-    from airflow.sdk import (
-        DAG,
-        BaseOperator,
-        BaseOperatorLink,
-        BaseSensorOperator,
-        Param,
-        PokeReturnValue,
-        task,
-    )
-
-    try:
-        from airflow.sdk import BaseHook
-    except ImportError:  # pragma: no cover - Airflow 3.0 keeps it in core only
-        from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator
 else:  # pragma: no cover - exercised only on Airflow 2
-    from airflow.decorators import task  # type: ignore[no-redef,attr-defined,unused-ignore]
-    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef,attr-defined,unused-ignore]
-    from airflow.models.dag import DAG  # type: ignore[no-redef,attr-defined,unused-ignore]
-    from airflow.models.param import Param  # type: ignore[no-redef,attr-defined,unused-ignore]
-    from airflow.sensors.base import (  # type: ignore[no-redef,attr-defined,unused-ignore]
-        BaseSensorOperator,
-        PokeReturnValue,
-    )
+    from airflow.sensors.base import BaseSensorOperator  # type: ignore[no-redef,attr-defined,unused-ignore]
+
+#: Where each lazily imported name lives: ``(module on Airflow 3, module on Airflow 2)``; the first
+#: module that has the name wins (Airflow 3.0 keeps ``BaseHook`` in core only).
+_LAZY: dict[str, tuple[str, ...]] = {
+    "DAG": ("airflow.sdk", "airflow.models.dag"),
+    "Param": ("airflow.sdk", "airflow.models.param"),
+    "PokeReturnValue": ("airflow.sdk", "airflow.sensors.base"),
+    "task": ("airflow.sdk", "airflow.decorators"),
+    "BaseHook": ("airflow.sdk", "airflow.hooks.base"),
+    # Triggers live outside ``airflow.sdk`` (Airflow 3.3) and at the same path on Airflow 2; only
+    # the triggerer needs them.
+    "BaseTrigger": ("airflow.triggers.base",),
+    "TriggerEvent": ("airflow.triggers.base",),
+}
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import DAG, BaseHook, Context, Param, PokeReturnValue, task
+    from airflow.triggers.base import BaseTrigger, TriggerEvent
 else:
     Context = dict  # only used in annotations
 
@@ -233,6 +227,28 @@ def get_xcom() -> Any:
     return XCom
 
 
+def build_in_process_execution_api_once() -> None:
+    """Make ``dag.test()`` build its in-process Execution API once per process, as Airflow 3.3 does.
+
+    Airflow 3.1 and 3.2 build the whole API application again for every task that ``dag.test()``
+    runs (seconds each); 3.3 keeps the first one. The test suite calls this before running DAGs;
+    nothing a deployment runs uses it. Airflow 3.0 keeps building it per task: there a shared
+    application fails rescheduled sensors. No effect on Airflow 2 or where it is cached already.
+    """
+    if not AIRFLOW_V_3_1_PLUS:
+        return
+    try:
+        from airflow.sdk.execution_time import supervisor
+    except ImportError:  # pragma: no cover - older task SDK layout
+        return
+    build = getattr(supervisor, "in_process_api_server", None)
+    if build is None or hasattr(build, "cache_info"):
+        return
+    import functools
+
+    supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(build)
+
+
 class AirflowFeatureUnavailableError(AirflowException):
     """A feature of this provider needs a newer Airflow than the one installed."""
 
@@ -290,6 +306,7 @@ __all__ = [
     "aget_connection",
     "amask_secret",
     "asset_classes",
+    "build_in_process_execution_api_once",
     "dag_bag",
     "default_deferrable",
     "event_trigger_base",
@@ -306,12 +323,22 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``BaseTrigger`` and ``TriggerEvent``, imported when first asked for (only the triggerer needs them).
+    """Import an Airflow name of :data:`_LAZY` when first asked for, and keep it in this module.
 
     :param name: the attribute asked for.
     """
-    if name in ("BaseTrigger", "TriggerEvent"):
-        from airflow.triggers import base
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-        return getattr(base, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    modules = _LAZY[name] if AIRFLOW_V_3_PLUS or len(_LAZY[name]) == 1 else _LAZY[name][1:]
+    for position, module in enumerate(modules):
+        try:
+            value = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            if position == len(modules) - 1:
+                raise
+            continue  # pragma: no cover - Airflow 3.0's BaseHook
+        globals()[name] = value
+        return value
+    raise AttributeError(name)  # pragma: no cover - _LAZY never holds an empty tuple

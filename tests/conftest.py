@@ -7,13 +7,16 @@ the top of this module, before any test module imports Airflow.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -41,10 +44,33 @@ for source in [*(ROOT / "example_dags").glob("*.py"), *(ROOT / "tests" / "dags")
         continue
     shutil.copy(source, DAGS_FOLDER / source.name)
 
+from fivetran_provider._compat import build_in_process_execution_api_once  # noqa: E402
 from fivetran_provider.testing import FivetranSimulator  # noqa: E402
+
+build_in_process_execution_api_once()
 
 # Retry settings that keep retry tests fast; the policy itself is unchanged.
 FAST_RETRIES: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05, "jitter": False}
+
+
+#: Test files whose tests take longest (a minute of schemathesis, the randomized soak): run first,
+#: so that with parallel workers they do not start last and leave the other workers idle.
+LONGEST_FIRST = ("test_conformance.py", "test_fault_soak.py")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # The conformance test involves no Airflow: the full matrix runs all its generated requests on
+    # the newest Airflow and fewer on the others, so every environment still runs it.
+    parser.addoption(
+        "--conformance-examples",
+        type=int,
+        default=None,
+        help="generated requests per operation and mode in test_conformance.py (default: all of its own)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -75,12 +101,52 @@ def hook(fivetran_conn: FivetranSimulator) -> Iterator[Any]:
     instance.close()
 
 
+#: Where a migrated metadata DB of this environment's Airflow is kept between sessions and workers.
+DB_TEMPLATES = Path(sys.prefix) / "fivetran-provider-test-dbs"
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
-    """Create the metadata DB once per session (a fresh SQLite file, fully migrated)."""
+    """A fully migrated SQLite metadata DB for this session (one per pytest-xdist worker).
+
+    Migrating takes far longer than copying a file, so the first session of an environment
+    migrates a template kept beside it (one per Airflow version, made under a lock so that
+    parallel workers migrate once) and every session starts from a copy of it.
+    """
+    from airflow import settings
     from airflow.utils import db
 
-    db.resetdb()
+    target = AIRFLOW_HOME / "airflow.db"
+    DB_TEMPLATES.mkdir(parents=True, exist_ok=True)
+    # Made anew when Airflow or this set-up changes.
+    setup = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    template = DB_TEMPLATES / f"airflow-{version('apache-airflow')}-{setup}.db"
+    with _exclusive(DB_TEMPLATES / ".lock"):
+        if not template.exists():
+            db.resetdb()
+            settings.engine.dispose()
+            partial = template.with_suffix(".partial")
+            shutil.copyfile(target, partial)
+            partial.replace(template)
+            return
+    settings.engine.dispose()
+    shutil.copyfile(template, target)
+
+
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock`` (a file) across processes, where the platform has one."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: workers may both migrate, which is only slower
+        yield
+        return
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def conn_json(simulator: FivetranSimulator, **extra: Any) -> str:

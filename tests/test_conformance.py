@@ -247,7 +247,7 @@ def sim() -> Iterator[FivetranSimulator]:
 
 
 def test_simulator_conforms_to_the_official_definition(
-    sim: FivetranSimulator, capsys: pytest.CaptureFixture[str]
+    sim: FivetranSimulator, capsys: pytest.CaptureFixture[str], pytestconfig: pytest.Config
 ) -> None:
     schemathesis = pytest.importorskip("schemathesis")
     import requests
@@ -316,7 +316,7 @@ def test_simulator_conforms_to_the_official_definition(
             )
 
             run = settings(
-                max_examples=EXAMPLES,
+                max_examples=pytestconfig.getoption("--conformance-examples") or EXAMPLES,
                 database=None,
                 deadline=None,
                 derandomize=True,

@@ -42,6 +42,8 @@ from fivetran_provider.retry import FINAL_READ_SECONDS, RETRY, RetryPolicy, give
 log = logging.getLogger("fivetran_provider.hooks")
 
 DEFAULT_API_URL = "https://api.fivetran.com"
+#: The Airflow connection the hooks, operators and sensor use unless told otherwise.
+DEFAULT_CONN_ID = "fivetran_default"
 ACCEPT = "application/json;version=2"
 USER_AGENT = f"airflow-provider-fivetran-connections/{__version__} apache-airflow/{AIRFLOW_VERSION}"
 DEFAULT_CONNECT_TIMEOUT = 10.0

@@ -23,6 +23,7 @@ from fivetran_provider.exceptions import (
 from fivetran_provider.hooks.answer import ACCEPT_ENCODING, READ_SIZE, AnswerBody
 from fivetran_provider.hooks.core import (
     ACCEPT,
+    DEFAULT_CONN_ID,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DEADLINE_MARGIN,
     DEFAULT_READ_TIMEOUT,
@@ -110,7 +111,7 @@ class FivetranHook(BaseHook):
     """
 
     conn_name_attr = "fivetran_conn_id"
-    default_conn_name = "fivetran_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "fivetran"
     hook_name = "Fivetran"
 

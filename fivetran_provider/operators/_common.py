@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from fivetran_provider import changes, fields, outcome
 from fivetran_provider._compat import BaseOperator
 from fivetran_provider.exceptions import FivetranAPIError, FivetranValidationError, short_error
-from fivetran_provider.hooks import FivetranHook
+
+if TYPE_CHECKING:
+    from fivetran_provider.hooks import FivetranHook
 
 T = TypeVar("T")
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fivetran_provider.exceptions import short_error
-from fivetran_provider.hooks import FivetranHook
 from fivetran_provider.operators._common import run_each
+
+if TYPE_CHECKING:
+    from fivetran_provider.hooks import FivetranHook
 
 #: Rounds of read-then-set per connection before the final verifying read.
 SETTLE_ROUNDS = 2

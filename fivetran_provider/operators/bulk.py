@@ -20,14 +20,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fivetran_provider import changes, fields
 from fivetran_provider.exceptions import (
     FivetranPartialFailureError,
     short_error,
 )
-from fivetran_provider.hooks import FivetranHook
 from fivetran_provider.operators._common import (
     apply_change,
     describe_failures,
@@ -36,6 +35,9 @@ from fivetran_provider.operators._common import (
     run_each,
     short_errors,
 )
+
+if TYPE_CHECKING:
+    from fivetran_provider.hooks import FivetranHook
 
 
 @dataclass

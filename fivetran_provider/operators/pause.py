@@ -20,7 +20,7 @@ from fivetran_provider.exceptions import (
     FivetranValidationError,
     short_error,
 )
-from fivetran_provider.hooks import FivetranHook
+from fivetran_provider.hooks.core import DEFAULT_CONN_ID
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.operators._common import (
     DEFAULT_MAX_PARALLEL,
@@ -43,6 +43,7 @@ from fivetran_provider.operators._converge import SentTracker, describe_left, se
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
+    from fivetran_provider.hooks import FivetranHook
 
 
 class _PauseStateOperator(CheckedArgumentsMixin, BaseOperator):
@@ -88,7 +89,7 @@ class _PauseStateOperator(CheckedArgumentsMixin, BaseOperator):
         connection_id: str | None = None,
         connection_ids: list[str] | str | None = None,
         group_id: str | None = None,
-        fivetran_conn_id: str = FivetranHook.default_conn_name,
+        fivetran_conn_id: str = DEFAULT_CONN_ID,
         max_parallel: int | str = DEFAULT_MAX_PARALLEL,
         dry_run: bool | str = False,
         connection_name: str | None = None,
@@ -161,6 +162,8 @@ class _PauseStateOperator(CheckedArgumentsMixin, BaseOperator):
         """
         self.check_arguments(rendered=True)
         record = changes.new_record(self.operation, dry_run=self.dry_run_enabled)
+        from fivetran_provider.hooks import FivetranHook
+
         hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
         try:
             if self.connection_id is not None:

@@ -13,7 +13,7 @@ from fivetran_provider.exceptions import (
     FivetranValidationError,
     short_error,
 )
-from fivetran_provider.hooks import FivetranHook
+from fivetran_provider.hooks.core import DEFAULT_CONN_ID
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.operators._common import (
     DEFAULT_MAX_PARALLEL,
@@ -29,6 +29,7 @@ from fivetran_provider.operators._common import (
 
 if TYPE_CHECKING:
     from fivetran_provider._compat import Context
+    from fivetran_provider.hooks import FivetranHook
 
 
 class RestoreFivetranConnectionOperator(CheckedArgumentsMixin, BaseOperator):
@@ -71,7 +72,7 @@ class RestoreFivetranConnectionOperator(CheckedArgumentsMixin, BaseOperator):
         self,
         *,
         restore_from: str,
-        fivetran_conn_id: str = FivetranHook.default_conn_name,
+        fivetran_conn_id: str = DEFAULT_CONN_ID,
         max_parallel: int | str = DEFAULT_MAX_PARALLEL,
         dry_run: bool | str = False,
         **kwargs: Any,
@@ -157,6 +158,8 @@ class RestoreFivetranConnectionOperator(CheckedArgumentsMixin, BaseOperator):
         self.log.info(
             "Restoring %d connection(s) changed by task %s: %s", len(todo), self.restore_from, ", ".join(todo)
         )
+        from fivetran_provider.hooks import FivetranHook
+
         hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
         try:
             hook.session  # noqa: B018 - read the Airflow connection once, before worker threads share the hook

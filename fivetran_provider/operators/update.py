@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from fivetran_provider import changes, fields, secrets
 from fivetran_provider._compat import BaseOperator, default_deferrable
 from fivetran_provider.exceptions import FivetranValidationError
-from fivetran_provider.hooks import FivetranHook
+from fivetran_provider.hooks.core import DEFAULT_CONN_ID
 from fivetran_provider.lineage import SyncLineageMixin
 from fivetran_provider.links import FivetranConnectionLink
 from fivetran_provider.lookup import resolve_connection_id
@@ -238,7 +238,7 @@ class UpdateFivetranConnectionOperator(
         self,
         *,
         connection_id: str | None = None,
-        fivetran_conn_id: str = FivetranHook.default_conn_name,
+        fivetran_conn_id: str = DEFAULT_CONN_ID,
         dry_run: bool | str = False,
         wait_for_completion: bool | str = True,
         deferrable: bool | str | None = None,
@@ -331,6 +331,8 @@ class UpdateFivetranConnectionOperator(
         if self._many():
             return self._execute_many(context, requested)
         record = changes.new_record("update", dry_run=self.dry_run_enabled)
+        from fivetran_provider.hooks import FivetranHook
+
         hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
         try:
             connection_id = resolve_connection_id(
@@ -379,6 +381,8 @@ class UpdateFivetranConnectionOperator(
         from fivetran_provider.operators._completion import after_sync
 
         joined = super().execute_complete(context, event, result)
+        from fivetran_provider.hooks import FivetranHook
+
         hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
         try:
             after_sync(self, context, hook, joined, historical=True)
@@ -390,6 +394,8 @@ class UpdateFivetranConnectionOperator(
         from fivetran_provider.operators import bulk
 
         record = changes.new_record("update", dry_run=self.dry_run_enabled)
+        from fivetran_provider.hooks import FivetranHook
+
         hook = FivetranHook(fivetran_conn_id=self.fivetran_conn_id)
         try:
             hook.session  # noqa: B018 - read the Airflow connection once, before worker threads share the hook
