@@ -21,7 +21,7 @@ the stages it waits for and the number of cores it keeps busy; stages whose prer
 succeeded run side by side while their cores add up to at most ``--jobs`` (the machine's cores
 plus one: installing is partly waiting on the disk). Each stage writes its output to
 ``.artifacts/stages/<name>.log``; a failing stage's log tail is printed. To add a check, write a
-nox session in ``noxfile.py`` and add ``Stage("name", nox_session("name"), after=..., cores=...)``
+nox session in ``noxfile.py`` and add ``Stage("name", (nox_session("name"),), after=..., cores=...)``
 to :func:`test_stages`; it is run, timed and reported like the others.
 """
 

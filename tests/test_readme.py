@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dev import AIRFLOW_RELEASES
+from dev import AIRFLOW_RELEASES, MINUTES_WHOLE_COMMAND
 from fivetran_provider.exceptions import FivetranError
 from tests.conftest import ROOT
 
@@ -29,6 +29,11 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert commands == ["python3 dev.py demo", "python3 dev.py test"]
     ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert "python3 dev.py test" in ci_lines
+
+
+def test_the_readmes_time_estimate_is_the_one_dev_py_prints() -> None:
+    test_line = next(line for line in README.splitlines() if line.startswith("python3 dev.py test "))
+    assert test_line.endswith(f"(~{MINUTES_WHOLE_COMMAND} min)"), test_line
 
 
 def test_readme_names_the_supported_airflow_versions() -> None:
