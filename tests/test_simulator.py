@@ -740,19 +740,22 @@ def test_rescheduled_sync_resumes_by_itself_with_auto_schedule(sim: FivetranSimu
     assert parse_ts(resumed["succeeded_at"]) >= parse_ts(waiting["status"]["rescheduled_for"])
 
 
-def test_rescheduled_sync_waits_for_trigger_with_manual_schedule(
-    sim: FivetranSimulator, http: requests.Session
-) -> None:
-    conn = sim.add_connection(schedule_type="manual")
-    sim.plan_syncs(conn["id"], "rescheduled", duration=0.0, rescheduled_delay=0.15)
+def test_rescheduled_sync_waits_for_trigger_with_manual_schedule() -> None:
+    # Simulated time: the rescheduled-for moment passes only when the test moves the clock.
+    with FivetranSimulator(simulated_time=True) as sim, requests.Session() as http:
+        http.auth = (sim.api_key, sim.api_secret)
+        http.headers["Accept"] = "application/json;version=2"
+        conn = sim.add_connection(schedule_type="manual")
+        sim.plan_syncs(conn["id"], "rescheduled", duration=0.0, rescheduled_delay=600)
 
-    post(http, sim, conn["id"], "sync")
-    early = post(http, sim, conn["id"], "sync", {"force": True})
-    still_waiting = get_conn(http, sim, conn["id"])
-    time.sleep(0.2)
-    past_due = get_conn(http, sim, conn["id"])
-    post(http, sim, conn["id"], "sync")
-    finished = get_conn(http, sim, conn["id"])
+        post(http, sim, conn["id"], "sync")
+        early = post(http, sim, conn["id"], "sync", {"force": True})
+        still_waiting = get_conn(http, sim, conn["id"])
+        sim.advance(seconds=1200)
+        past_due = get_conn(http, sim, conn["id"])
+        post(http, sim, conn["id"], "sync")
+        finished = get_conn(http, sim, conn["id"])
+        history = sim.sync_history(conn["id"])
 
     assert early.status_code == 200
     assert still_waiting["status"]["sync_state"] == "rescheduled"
@@ -760,7 +763,7 @@ def test_rescheduled_sync_waits_for_trigger_with_manual_schedule(
     assert past_due["succeeded_at"] is None
     assert finished["status"]["sync_state"] == "scheduled"
     assert finished["succeeded_at"] is not None
-    assert [run["trigger"] for run in sim.sync_history(conn["id"])] == ["sync", "sync"]
+    assert [run["trigger"] for run in history] == ["sync", "sync"]
 
 
 def test_sync_force_flag(sim: FivetranSimulator, http: requests.Session) -> None:
