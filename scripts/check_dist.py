@@ -3,8 +3,8 @@
     python scripts/check_dist.py DIST_DIR     # run by ``nox -s package`` after ``python -m build``
 
 The wheel must contain every subpackage of ``fivetran_provider`` (each folder with an
-``__init__.py`` in the source tree), ``py.typed`` and the license, and nothing of the tests,
-test DAGs, example DAGs or development scripts. Exits non-zero naming each problem.
+``__init__.py`` in the source tree), ``py.typed``, the simulator's data files and the license, and
+nothing of the tests, test DAGs, example DAGs or development scripts. Exits non-zero naming each problem.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "fivetran_provider"
+#: Tables the simulator reads at run time (derived from Fivetran's definition, which is not shipped).
+SIMULATOR_DATA = (f"{PACKAGE}/testing/documented_operations.json", f"{PACKAGE}/testing/secret_fields.json")
 FORBIDDEN = ("tests/", "example_dags/", "scripts/", "benchmarks/", "noxfile.py", "dev.py", "demo.py")
 
 
@@ -31,6 +33,7 @@ def check_wheel(wheel: Path) -> list[str]:
         problems.append("wheel lacks the module airflow_provider_fivetran_connections")
     if f"{PACKAGE}/py.typed" not in names:
         problems.append("wheel lacks py.typed")
+    problems += [f"wheel lacks the simulator's data file {name}" for name in SIMULATOR_DATA if name not in names]
     problems += [f"wheel contains {name}" for name in names if name.startswith(FORBIDDEN)]
     problems += [f"wheel contains {name}" for name in names if "/__pycache__/" in name]
     info = next(name for name in names if name.endswith(".dist-info/METADATA"))

@@ -56,13 +56,16 @@ __all__ = [
 MAX_JSON_DEPTH = 64
 
 
-def _documented_pattern(rest: list[str]) -> tuple[str, ...] | None:
-    """The most specific documented path pattern (fewest ``*``) that ``rest`` matches, if any."""
+def _documented_pattern(segments: list[str]) -> tuple[str, ...] | None:
+    """The most specific documented path pattern (fewest ``*``) that ``segments`` matches, if any.
+
+    :param segments: the path's segments after the leading ``/`` (``["v1", "users", "u1"]``).
+    """
     best: tuple[str, ...] | None = None
     for pattern in DOCUMENTED_METHODS:
-        if len(pattern) != len(rest):
+        if len(pattern) != len(segments):
             continue
-        fits = all((want == "*" and bool(part)) or want == part for want, part in zip(pattern, rest, strict=True))
+        fits = all((want == "*" and bool(part)) or want == part for want, part in zip(pattern, segments, strict=True))
         if fits and (best is None or pattern.count("*") < best.count("*")):
             best = pattern
     return best
@@ -261,7 +264,7 @@ class ApiHandler:
     ) -> Response:
         not_found = ApiError(404, "NotFound", "HTTP 404 Not Found")
         segments = path.split("/")
-        if len(segments) < 2 or segments[1] != "v1":
+        if len(segments) < 2 or segments[1] not in ("v1", "public"):
             raise not_found
         if not self._authorised(request):
             raise ApiError(401, "AuthFailed", "Invalid authorization credentials")
@@ -273,7 +276,8 @@ class ApiHandler:
         handlers: dict[str, Route] | None = None
         params: list[str] = []
         matched: tuple[str, ...] = ()
-        for pattern, candidates in self._routes:
+        # Every route served is under /v1; other documented paths (/public/...) only get the 404 or 405.
+        for pattern, candidates in self._routes if segments[1] == "v1" else []:
             if len(pattern) != len(rest):
                 continue
             captured: list[str] = []
@@ -285,9 +289,9 @@ class ApiHandler:
                 elif expected != actual:
                     break
             else:
-                handlers, params, matched = candidates, captured, pattern
+                handlers, params, matched = candidates, captured, ("v1", *pattern)
                 break
-        documented_here = _documented_pattern(rest)
+        documented_here = _documented_pattern(segments[1:])
         if documented_here is not None and (handlers is None or documented_here.count("*") < matched.count("*")):
             # A documented operation the simulator does not serve, more specific than any route it has.
             handlers, matched = {}, documented_here

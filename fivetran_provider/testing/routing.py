@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from fivetran_provider.testing.errors import ApiError
@@ -38,35 +40,19 @@ Route = Callable[[RouteContext], Response]
 #: A route: path segments after ``/v1`` (``"*"`` matches one segment) and the handler per method.
 RouteEntry = tuple[tuple[str, ...], dict[str, Route]]
 
-#: Methods Fivetran's definition documents for each served path (the ``Allow`` header of a 405);
-#: a documented method the simulator does not serve is answered 404 with a message saying so.
-DOCUMENTED_METHODS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("account", "info"): ("GET",),
-    ("groups",): ("GET", "POST"),
-    ("groups", "*"): ("DELETE", "GET", "PATCH"),
-    ("groups", "*", "connections"): ("GET",),
-    ("destinations", "*"): ("DELETE", "GET", "PATCH"),
-    ("users",): ("GET", "POST"),
-    ("connections",): ("GET", "POST"),
-    ("connections", "*"): ("DELETE", "GET", "PATCH"),
-    ("connections", "*", "sync"): ("POST",),
-    ("connections", "*", "resync"): ("POST",),
-    ("connections", "*", "test"): ("POST",),
-    ("connections", "*", "state"): ("GET", "PATCH"),
-    ("connections", "*", "schemas"): ("GET", "PATCH", "POST"),
-    ("connections", "*", "schemas", "reload"): ("POST",),
-    ("connections", "*", "schemas", "drop-columns"): ("POST",),
-    ("connections", "*", "schemas", "tables", "resync"): ("POST",),
-    ("connections", "*", "schemas", "*"): ("PATCH",),
-    ("connections", "*", "schemas", "*", "tables", "*"): ("PATCH",),
-    ("connections", "*", "schemas", "*", "tables", "*", "columns"): ("GET",),
-    ("connections", "*", "schemas", "*", "tables", "*", "columns", "*"): ("DELETE", "PATCH"),
-    ("webhooks",): ("GET",),
-    ("webhooks", "account"): ("POST",),
-    ("webhooks", "group", "*"): ("POST",),
-    ("webhooks", "*"): ("DELETE", "GET", "PATCH"),
-    ("webhooks", "*", "test"): ("POST",),
-}
+
+def _documented_methods() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Read the table of documented operations shipped with the simulator."""
+    text = resources.files("fivetran_provider.testing").joinpath("documented_operations.json").read_text("utf-8")
+    paths: dict[str, list[str]] = json.loads(text)["paths"]
+    return {tuple(pattern.split("/")[1:]): tuple(methods) for pattern, methods in paths.items()}
+
+
+#: Every path Fivetran's OpenAPI definition documents, as segments (``"v1"`` or ``"public"`` first,
+#: ``"*"`` for a path parameter), and the methods it documents there: the ``Allow`` header of a 405.
+#: A documented method the simulator does not serve is answered 404 with a message saying so. Derived
+#: at development time by tools/derive_documented_operations.py (the definition is not shipped).
+DOCUMENTED_METHODS: dict[tuple[str, ...], tuple[str, ...]] = _documented_methods()
 
 
 class RouteSet:
