@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from fivetran_provider._compat import AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_PLUS
+from fivetran_provider._compat import AIRFLOW_V_3_1_PLUS
 from fivetran_provider.sync_status import parse_timestamp
 from fivetran_provider.testing import FivetranSimulator
 from tests.conftest import DAGS_FOLDER, conn_json
