@@ -62,6 +62,11 @@ MINUTES_ONE_AIRFLOW = 3
 SPEC_BESIDE_REPO = ROOT.parent / "shared" / "reference" / "fivetran-openapi.json"
 #: pytest's workers per Airflow version (pytest-xdist); ``-- -n 0`` runs in one process (e.g. for --pdb).
 PYTEST_WORKERS = 2
+#: pytest's workers when one Airflow's suite runs alone (``--airflow X``): many tests wait on the
+#: simulator rather than compute, so more workers than cores finish sooner when nothing runs beside.
+PYTEST_WORKERS_ALONE = 4
+#: The environment variable through which ``dev.py`` tells the nox session how many workers to start.
+WORKERS_ENV = "FIVETRAN_PYTEST_WORKERS"
 #: Generated requests per operation and mode of the conformance test on every Airflow but the newest.
 CONFORMANCE_SAMPLE = 5
 #: The order in which the matrix's suites start: the slowest first, so that the last one to finish
@@ -391,6 +396,7 @@ def run_tests(argv: list[str]) -> int:
     else:
         print("FIVETRAN_OPENAPI_SPEC is not set: the tests against the official definition are skipped.", flush=True)
     versions = args.airflow or list(VERSIONS)
+    os.environ.setdefault(WORKERS_ENV, str(PYTEST_WORKERS_ALONE if len(versions) == 1 else PYTEST_WORKERS))
     minutes = MINUTES_ONE_AIRFLOW * len(versions) if args.airflow else MINUTES_WHOLE_COMMAND
     print(f"Expect about {minutes} min on a 2-core machine (a first run also installs the environments).", flush=True)
     stages = test_stages(versions, lint=not args.no_lint, full=not args.airflow, pytest_args=args.pytest_args)

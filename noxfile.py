@@ -30,7 +30,7 @@ import nox
 # dev.py, beside this file, holds the table of Airflow releases the matrix runs on.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dev import AIRFLOW_RELEASES as AIRFLOW
-from dev import MATRIX, NEWEST, PYTEST_WORKERS, ROOT
+from dev import MATRIX, NEWEST, PYTEST_WORKERS, ROOT, WORKERS_ENV
 
 ARTIFACTS = ROOT / ".artifacts"
 
@@ -116,7 +116,8 @@ def tests(session: nox.Session, airflow: str) -> None:
     # collected. Only 0 is a pass, and 5 when the caller narrowed the selection.
     narrowed = [arg for arg in session.posargs if not arg.startswith("--conformance-examples")]
     success_codes = [0, 5] if narrowed else [0]
-    command = ["python", "-m", "pytest", "-n", str(PYTEST_WORKERS), f"--junitxml={junit}", "--durations=30"]
+    workers = os.environ.get(WORKERS_ENV, str(PYTEST_WORKERS))
+    command = ["python", "-m", "pytest", "-n", workers, f"--junitxml={junit}", "--durations=30"]
     try:
         ran = session.run(*command, *session.posargs, success_codes=success_codes)
     except BaseException as exc:  # record the figures of a failing run too, then fail the session
