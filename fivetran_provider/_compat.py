@@ -230,12 +230,13 @@ def get_xcom() -> Any:
 def build_in_process_execution_api_once() -> None:
     """Make ``dag.test()`` build its in-process Execution API once per process, as Airflow 3.3 does.
 
-    Airflow 3.1 and 3.2 build the whole API application again for every task that ``dag.test()``
+    Airflow 3.0 to 3.2 build the whole API application again for every task that ``dag.test()``
     runs (seconds each); 3.3 keeps the first one. The test suite calls this before running DAGs;
-    nothing a deployment runs uses it. Airflow 3.0 keeps building it per task: there a shared
-    application fails rescheduled sensors. No effect on Airflow 2 or where it is cached already.
+    nothing a deployment runs uses it. On Airflow 3.0 a rescheduled sensor's first start date is
+    parsed too (:func:`_parse_reschedule_start_date`). No effect on Airflow 2 or where it is
+    cached already.
     """
-    if not AIRFLOW_V_3_1_PLUS:
+    if not AIRFLOW_V_3_PLUS:
         return
     try:
         from airflow.sdk.execution_time import supervisor
@@ -246,7 +247,27 @@ def build_in_process_execution_api_once() -> None:
         return
     import functools
 
+    if not AIRFLOW_V_3_1_PLUS:
+        _parse_reschedule_start_date()
     supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(build)
+
+
+def _parse_reschedule_start_date() -> None:
+    """Airflow 3.0's client hands a rescheduled sensor its first start date as the answer's text.
+
+    Across a process boundary the date is parsed on the way; ``dag.test()`` runs the task in the
+    same process, where the sensor then subtracts a string from a datetime. Parsing it here gives
+    the sensor what a deployment's task process gets.
+    """
+    from airflow.sdk.api.client import TaskInstanceOperations
+
+    read_start_date = TaskInstanceOperations.get_reschedule_start_date
+
+    def parsed_start_date(self: Any, id: Any, try_number: int = 1) -> Any:
+        answer = read_start_date(self, id, try_number)
+        return type(answer).model_validate({"start_date": answer.start_date})
+
+    TaskInstanceOperations.get_reschedule_start_date = parsed_start_date  # type: ignore[method-assign]
 
 
 class AirflowFeatureUnavailableError(AirflowException):

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from fivetran_provider import fields
 from fivetran_provider._compat import BaseTrigger, TriggerEvent
+from fivetran_provider.awaiting import wait_at_most
 from fivetran_provider.hooks import FivetranAsyncHook, FivetranHook
 from fivetran_provider.retry import FINAL_READ_SECONDS, RetryPolicy, deadline_scope
 from fivetran_provider.sync_status import (
@@ -292,7 +293,7 @@ async def _before_deadline(work: Awaitable[_T], waiter: SyncWaiter) -> _T | None
     if waiter.deadline is None:
         return await work
     try:
-        return await asyncio.wait_for(work, max(0.0, waiter.deadline - time.time()) + FINAL_READ_SECONDS)
+        return await wait_at_most(work, max(0.0, waiter.deadline - time.time()) + FINAL_READ_SECONDS)
     except asyncio.TimeoutError:
         return None
 

@@ -51,6 +51,20 @@ def test_a_failing_command_fails_its_stage_skips_what_waits_for_it_and_runs_the_
     assert "| broken | FAILED |" in dev.stage_table(outcomes)
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "wait4"), reason="CPU time per process tree needs wait4")
+def test_a_stage_reports_the_cpu_time_of_the_processes_it_started(logs: Path) -> None:
+    burn = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass"
+    idle = "import time; time.sleep(0.4)"
+    stages = [dev.Stage("burns", (python(burn),)), dev.Stage("idles", (python(idle),))]
+    outcomes = dev.run_stages(stages, jobs=2)
+    burned, idled = outcomes["burns"].cpu_seconds, outcomes["idles"].cpu_seconds
+    assert burned is not None and idled is not None
+    assert burned >= 0.4 > idled  # the child's CPU time counts, a sleep's does not
+    table = dev.stage_table(outcomes)
+    assert "| CPU (s) | cores |" in table
+    assert f"| burns | passed | {outcomes['burns'].seconds:.0f} | {burned:.0f} |" in table
+
+
 def test_a_stage_waiting_for_an_unknown_stage_is_refused(logs: Path) -> None:
     with pytest.raises(ValueError, match="unknown stages"):
         dev.run_stages([dev.Stage("lonely", (python("pass"),), ("nowhere",))], jobs=1)

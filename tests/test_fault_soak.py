@@ -549,7 +549,8 @@ def _header_trial(sim: FivetranSimulator, rng: random.Random, index: int, totals
     header = rng.choice(["X-Rate-Limit-Remaining", "X-Rate-Limit", "Retry-After"])
     value = _hostile_number(rng)
     if rng.random() < 0.3:
-        sim.faults.rate_limit(count=1, retry_after=value if header == "Retry-After" else 1, method="GET")
+        # Only the hostile value is held for (within the cap); the plain 429 asks for no wait.
+        sim.faults.rate_limit(count=1, retry_after=value if header == "Retry-After" else 0, method="GET")
     fault = sim.faults.with_headers({header: value}, count=1, method="GET")
     totals.faults_queued["hostile_header"] += 1
     problems: list[str] = []

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from fivetran_provider.awaiting import wait_at_most
 from fivetran_provider.hooks.answer import ACCEPT_ENCODING, AnswerBody
 from fivetran_provider.hooks.core import ACCEPT, USER_AGENT, ClientSettings
 
@@ -138,7 +139,7 @@ class AsyncClientPool:
             return response, content, headers
 
         try:
-            return await asyncio.wait_for(exchange(), deadline)
+            return await wait_at_most(exchange(), deadline)
         finally:
             self._idle.put_nowait(client)
 
