@@ -19,8 +19,8 @@ per Airflow version under ``.nox/``; the first full run installs them while test
 Stages: ``dev.py test`` is a list of named stages (:func:`test_stages`). Each is a command with
 the stages it waits for and the number of cores it keeps busy; stages whose prerequisites have
 succeeded run side by side while their cores add up to at most ``--jobs`` (the machine's cores
-plus one: installing is partly waiting on the disk). Each stage writes its output to
-``.artifacts/stages/<name>.log``; a failing stage's log tail is printed. To add a check, write a
+plus one: every stage partly waits, on the disk, on loopback or on a poll interval). Each stage
+writes its output to ``.artifacts/stages/<name>.log``; a failing stage's log tail is printed. To add a check, write a
 nox session in ``noxfile.py`` and add ``Stage("name", (nox_session("name"),), after=..., cores=...)``
 to :func:`test_stages`; it is run, timed and reported like the others.
 """
@@ -56,8 +56,8 @@ VERSIONS = tuple(AIRFLOW_RELEASES)
 AIRFLOW_PIN = f"apache-airflow=={AIRFLOW_RELEASES[NEWEST]}"
 #: Rough duration of the whole ``dev.py test`` on a 2-core machine with pip's cache warm, and of
 #: one ``--airflow`` version once its environment exists (printed before a run starts).
-MINUTES_WHOLE_COMMAND = 20
-MINUTES_ONE_AIRFLOW = 3
+MINUTES_WHOLE_COMMAND = 12
+MINUTES_ONE_AIRFLOW = 2
 #: The official OpenAPI definition, when it sits beside the repository (as CI finds it).
 SPEC_BESIDE_REPO = ROOT.parent / "shared" / "reference" / "fivetran-openapi.json"
 #: pytest's workers per Airflow version (pytest-xdist); ``-- -n 0`` runs in one process (e.g. for --pdb).
@@ -109,7 +109,7 @@ class Stage:
     :param name: what the summary calls it (also the name of its log file).
     :param commands: the commands; the stage fails at the first one that exits non-zero.
     :param after: the stages that must have succeeded before this one starts.
-    :param cores: how many cores it keeps busy (pytest with two workers: 2).
+    :param cores: how many cores it keeps busy on average (a suite with two workers: 1; they wait half the time).
     """
 
     name: str

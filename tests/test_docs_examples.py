@@ -21,6 +21,7 @@ block, usually an invisible one. Shell blocks (``bash``) are shown, not run.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,8 +114,11 @@ def test_every_example_on_the_page_runs(page: Path, fivetran_simulator: Fivetran
                 document.namespace["previous_block"] = str(example.parsed)
             register_new_dags(document.namespace, registered)
     finally:
-        for written in set(DAGS_FOLDER.iterdir()) - files_before:  # DAG files a page saved
-            written.unlink()
+        for written in set(DAGS_FOLDER.iterdir()) - files_before:  # DAG files a page saved (and their bytecode)
+            if written.is_dir():
+                shutil.rmtree(written)
+            else:
+                written.unlink()
         # Pages that write a DAG file and import it leave the module behind; the next page starts clean.
         for name in set(sys.modules) - modules_before:
             module_file = getattr(sys.modules[name], "__file__", None) or ""
