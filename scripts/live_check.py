@@ -63,6 +63,11 @@ EXAMPLES = {
 }
 LIVE_DAG_IDS = ("live_start_sync", "live_landed_consumer", "live_mass_wait")
 WATCH_INTERVAL = 3  # scripts/live_dags: the consumer's watcher
+#: How long landing_pad's syncs take. Far longer than a busy scheduler needs to take note that the
+#: deferring task process ended: when the trigger fires before that, Airflow 3.3's scheduler takes
+#: the late "process ended" for the resumed, queued task and fails it (its own race, not the
+#: provider's; a real sync takes minutes).
+LANDING_SYNC_SECONDS = 15.0
 MASS_INTERVAL = 10  # scripts/live_dags: the mapped waits' poll interval
 MASS_GROUPS = 2
 KEY, SECRET = "live-check-key", "live-check-secret-7781"
@@ -680,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with check.step("start Postgres (127.0.0.1) and migrate Airflow's metadata DB on it"):
             pg.start()
-            landing = in_process_simulator(["landing_pad"], 1, 2.0)
+            landing = in_process_simulator(["landing_pad"], 1, LANDING_SYNC_SECONDS)
             mass = in_process_simulator([f"live_{i:03d}" for i in range(args.mass)], MASS_GROUPS, 24 * 3600.0)
             sims += [landing, mass]
             demo = start_demo_simulator(processes)
