@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="fivetran-provider-tests-"))
@@ -147,6 +148,15 @@ def _exclusive(lock: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def http(sim: FivetranSimulator) -> Iterator[requests.Session]:
+    """An authenticated HTTP session to the test module's own ``sim`` simulator (raw wire tests)."""
+    session = requests.Session()
+    session.auth = (sim.api_key, sim.api_secret)
+    yield session
+    session.close()
 
 
 def conn_json(simulator: FivetranSimulator, **extra: Any) -> str:

@@ -27,25 +27,25 @@ async def _started(coroutine: Any) -> asyncio.Task[Any]:
     return task
 
 
-def test_a_cancellation_in_the_moment_the_result_arrives_still_cancels() -> None:
+def _within_a_minute(answer: asyncio.Future[str]) -> Any:
+    return wait_at_most(answer, 60)
+
+
+def _before_a_trigger_deadline(answer: asyncio.Future[str]) -> Any:
+    waiter = SyncWaiter("conn_a", baseline=None, poll_interval=1, deadline=time.time() + 60, started_at=time.time())
+    return _before_deadline(answer, waiter)
+
+
+@pytest.mark.parametrize(
+    "waiting",
+    [_within_a_minute, _before_a_trigger_deadline],
+    ids=["wait_at_most", "a trigger's wait for its reading"],
+)
+def test_a_cancellation_in_the_moment_the_result_arrives_still_cancels(waiting: Any) -> None:
     async def scenario() -> None:
         answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        task = await _started(wait_at_most(answer, 60))
+        task = await _started(waiting(answer))
         answer.set_result("reading")
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-
-    asyncio.run(scenario())
-
-
-def test_a_trigger_cancelled_as_its_reading_arrives_stops_instead_of_judging_it() -> None:
-    waiter = SyncWaiter("conn_a", baseline=None, poll_interval=1, deadline=time.time() + 60, started_at=time.time())
-
-    async def scenario() -> None:
-        reading: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        task = await _started(_before_deadline(reading, waiter))
-        reading.set_result("reading")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

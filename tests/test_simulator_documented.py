@@ -35,14 +35,6 @@ def sim() -> Iterator[FivetranSimulator]:
         yield simulator
 
 
-@pytest.fixture
-def http(sim: FivetranSimulator) -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.auth = (sim.api_key, sim.api_secret)
-    yield session
-    session.close()
-
-
 @pytest.mark.parametrize(
     ("method", "path"),
     [

@@ -21,14 +21,6 @@ def sim() -> Iterator[FivetranSimulator]:
         yield simulator
 
 
-@pytest.fixture
-def http(sim: FivetranSimulator) -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.auth = (sim.api_key, sim.api_secret)
-    yield session
-    session.close()
-
-
 def _auth(sim: FivetranSimulator) -> str:
     return "Basic " + base64.b64encode(f"{sim.api_key}:{sim.api_secret}".encode()).decode()
 

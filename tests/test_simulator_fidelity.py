@@ -26,14 +26,6 @@ def sim() -> Iterator[FivetranSimulator]:
         yield simulator
 
 
-@pytest.fixture
-def http(sim: FivetranSimulator) -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.auth = (sim.api_key, sim.api_secret)
-    yield session
-    session.close()
-
-
 def call(http: requests.Session, sim: FivetranSimulator, method: str, path: str, body: Any = None) -> Any:
     return http.request(method, f"{sim.url}{path}", json=body, timeout=10)
 

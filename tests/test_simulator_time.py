@@ -19,14 +19,6 @@ def sim() -> Iterator[FivetranSimulator]:
         yield simulator
 
 
-@pytest.fixture
-def http(sim: FivetranSimulator) -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.auth = (sim.api_key, sim.api_secret)
-    yield session
-    session.close()
-
-
 def get(http: requests.Session, sim: FivetranSimulator, path: str) -> requests.Response:
     return http.get(f"{sim.url}{path}", timeout=10)
 

@@ -49,14 +49,6 @@ def sim() -> Iterator[FivetranSimulator]:
         yield simulator
 
 
-@pytest.fixture
-def http(sim: FivetranSimulator) -> Iterator[requests.Session]:
-    session = requests.Session()
-    session.auth = (sim.api_key, sim.api_secret)
-    yield session
-    session.close()
-
-
 def test_webhook_api_keeps_webhooks_and_masks_the_secret(
     sim: FivetranSimulator, http: requests.Session, receiver: HTTPServer
 ) -> None:
